@@ -1,0 +1,1 @@
+"""The `hydralite` command: Hydra's CLI with the name changed."""

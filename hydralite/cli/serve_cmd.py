@@ -1,0 +1,26 @@
+"""`hydralite serve all|public|admin [--dev] [--workers N]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from hydralite import config as configuration
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the public and/or admin HTTP APIs")
+    p.add_argument("which", choices=["all", "public", "admin"])
+    p.add_argument("--dev", action="store_true", help="development mode (http issuer, generated secret, …)")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (default HYDRALITE_WORKERS or 1)")
+    p.add_argument("-c", "--config", action="append", default=[], help="accepted for Hydra compatibility; "
+                   "configure hydralite through environment variables")
+    p.add_argument("--sqa-opt-out", action="store_true", help="accepted for Hydra compatibility")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hydralite import server
+
+    cfg = configuration.load(dev=True if args.dev else None)
+    server.serve(cfg, args.which, workers=args.workers or cfg.workers)
+    return 0

@@ -1,0 +1,1 @@
+"""Cryptography: token HMACs, secret hashing, sealing at rest, JOSE keys."""

@@ -1,0 +1,1 @@
+"""Storage: asyncpg pool, named SQL queries, migrations, the embedded PostgreSQL."""

@@ -1,0 +1,117 @@
+"""Client authentication at the token, revocation and device endpoints (RFC 6749 §2.3).
+
+One method per request: Basic, body credentials, or a bare client_id for public clients.
+Unknown clients pay a dummy argon2 verify so they look like a wrong secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from hydralite.crypto.hashing import MAX_SECRET_LENGTH, SecretHasher
+from hydralite.engine.forms import Form, single
+from hydralite.engine.repository import Repository
+from hydralite.errors import InvalidClient, InvalidRequest
+from hydralite.models import Client
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MAX_ID_LENGTH = 255
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="hydralite"'}
+
+
+def _invalid_client(hint: str = "") -> InvalidClient:
+    # RFC 6749 §5.2: a 401 invalid_client MUST carry WWW-Authenticate (Hydra omits it; a client is better served).
+    return InvalidClient(hint, headers=dict(_CHALLENGE))
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    client_id: str
+    secret: str | None
+    method: str  # client_secret_basic, client_secret_post or none
+
+
+def _form_decode(text: str) -> str:
+    # RFC 6749 §2.3.1: id and secret are application/x-www-form-urlencoded before Base64.
+    if _BAD_ESCAPE.search(text):
+        raise InvalidRequest("The client credentials in the HTTP authorization header could not be decoded.")
+    try:
+        return unquote_plus(text, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("The client credentials in the HTTP authorization header could not be decoded.") from exc
+
+
+def parse_basic(header: str) -> tuple[str, str] | None:
+    """(client_id, secret) from `Authorization: Basic …`, None if the header is not Basic."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    value = value.strip()
+    if not value or len(value) > 4 * (_MAX_ID_LENGTH + MAX_SECRET_LENGTH):
+        raise _invalid_client("The HTTP authorization header is empty or too long.")
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError) as exc:
+        raise _invalid_client("The HTTP authorization header is not valid base64.") from exc
+    user, sep, password = decoded.partition(":")
+    if not sep or not user:
+        raise _invalid_client("The HTTP authorization header does not contain client_id:client_secret.")
+    return _form_decode(user), _form_decode(password)
+
+
+def credentials(form: Form, authorization: str | None) -> Credentials:
+    """Work out which single authentication method the request used."""
+    body_id = single(form, "client_id")
+    body_secret = single(form, "client_secret")
+    if single(form, "client_assertion") or single(form, "client_assertion_type"):
+        raise _invalid_client("private_key_jwt client authentication is not yet supported by hydralite.")
+    basic = parse_basic(authorization) if authorization else None
+    if basic is not None:
+        client_id, secret = basic
+        if "client_secret" in form:
+            raise InvalidRequest("Client credentials must be sent either in the Authorization header or in the "
+                                 "request body, not both.")
+        if body_id and body_id != client_id:
+            raise InvalidRequest("The client_id in the request body does not match the Authorization header.")
+        return Credentials(client_id, secret, "client_secret_basic")
+    if not body_id:
+        raise _invalid_client("Client credentials missing or malformed in both HTTP Authorization header and "
+                              "HTTP POST body.")
+    if "client_secret" in form:
+        return Credentials(body_id, body_secret, "client_secret_post")
+    return Credentials(body_id, None, "none")
+
+
+async def authenticate(form: Form, authorization: str | None, repo: Repository, hasher: SecretHasher) -> Client:
+    creds = credentials(form, authorization)
+    if len(creds.client_id) > _MAX_ID_LENGTH or "\x00" in creds.client_id:
+        raise _invalid_client()
+    if creds.secret is not None and len(creds.secret) > MAX_SECRET_LENGTH:
+        raise _invalid_client()
+    client = await repo.get_client(creds.client_id)
+    if client is None:
+        if creds.secret is not None:
+            await hasher.dummy_verify(creds.secret)
+        raise _invalid_client()
+    registered = client.auth_method
+    if registered == "none":
+        if creds.method != "none" and creds.secret:
+            raise _invalid_client("The OAuth 2.0 Client is a public client and must not send a secret.")
+        return client
+    if creds.method != registered:
+        if creds.method == "none":
+            raise _invalid_client("The OAuth 2.0 Client is a confidential client and must authenticate.")
+        raise _invalid_client(
+            f"The OAuth 2.0 Client supports client authentication method '{registered}', but method "
+            f"'{creds.method}' was requested. You must configure the OAuth 2.0 client's "
+            "'token_endpoint_auth_method' value to accept '" + creds.method + "'.")
+    hashes = [h for h in (client.secret_hash, *client.rotated_secrets) if h]
+    if not creds.secret or not hashes or not await hasher.verify(client.id, creds.secret, hashes):
+        if creds.secret and not hashes:
+            await hasher.dummy_verify(creds.secret)
+        raise _invalid_client()
+    return client

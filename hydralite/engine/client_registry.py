@@ -1,0 +1,145 @@
+"""The admin clients API (REFERENCE.md §1b, §2): create, read, list, replace, patch, delete, lifespans."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import jsonpatch
+import orjson
+
+from hydralite.crypto.sealing import Sealer
+from hydralite.crypto.tokens import ACCESS
+from hydralite.engine import clients
+from hydralite.engine.core import Engine
+from hydralite.errors import APIError, bad_request, not_found
+from hydralite.models import Client
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+_PAGE_TOKEN_TTL = 3600
+
+
+class ClientRegistry:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        config = engine.config
+        self.pages = Sealer(config.secrets_pagination or config.secrets_system, purpose="pagination")
+
+    def render(self, client: Client, secret: str | None = None, extra: dict[str, str] | None = None
+               ) -> dict[str, Any]:
+        return clients.serialize(client.metadata, client_id=client.id, created_at=client.created_at,
+                                 updated_at=client.updated_at, secret=secret, extra=extra)
+
+    async def _hash(self, secret: str) -> str:
+        return await self.engine.hasher.hash(secret)
+
+    async def create(self, body: Any) -> dict[str, Any]:
+        fields = clients.decode(body)
+        secret = fields.get("client_secret") or clients.generate_secret()
+        fields["client_secret"] = secret
+        doc = clients.validate(fields, self.engine.config)
+        client_id = fields.get("client_id") or clients.new_client_id()
+        public = doc["token_endpoint_auth_method"] == "none"
+        secret_hash = None if public else await self._hash(secret)
+        token, signature = self.engine.codec.generate(ACCESS)
+        client = await self.engine.repo.insert_client(client_id, secret_hash, signature, doc, clients.now_utc())
+        extra = {"registration_access_token": token,
+                 "registration_client_uri": f"{self.engine.config.public_url}/oauth2/register/{quote(client_id)}"}
+        return self.render(client, None if public else secret, extra)
+
+    async def get(self, client_id: str) -> Client:
+        client = await self.engine.repo.get_client(client_id) if len(client_id) <= 255 else None
+        if client is None:
+            raise not_found()
+        return client
+
+    async def get_rendered(self, client_id: str) -> dict[str, Any]:
+        return self.render(await self.get(client_id))
+
+    async def list(self, page_size: str | None, page_token: str | None, name: str | None, owner: str | None
+                   ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """One page of clients ordered by id, the token of the next page (None on the last) and the size."""
+        size = DEFAULT_PAGE_SIZE
+        if page_size:
+            try:
+                size = int(page_size)
+            except ValueError as exc:
+                raise bad_request("Unable to parse pagination parameters: page_size must be an integer") from exc
+            size = DEFAULT_PAGE_SIZE if size <= 0 else min(size, MAX_PAGE_SIZE)
+        after = ""
+        if page_token:
+            after = self._open_page_token(page_token)
+        rows = await self.engine.repo.list_clients(size + 1, after, name or None, owner or None)
+        next_token = self._page_token(rows[size - 1].id) if len(rows) > size else None
+        return [self.render(c) for c in rows[:size]], next_token, size
+
+    def _page_token(self, last_id: str) -> str:
+        return self.pages.seal(orjson.dumps({"e": int(time.time()) + _PAGE_TOKEN_TTL, "id": last_id}))
+
+    def _open_page_token(self, token: str) -> str:
+        plain = self.pages.open(token)
+        data = orjson.loads(plain) if plain else None
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or data.get("e", 0) < time.time():
+            raise bad_request("Unable to parse pagination parameters: the page token is invalid or expired")
+        return data["id"]
+
+    async def replace(self, client_id: str, body: Any) -> dict[str, Any]:
+        fields = clients.decode(body)
+        existing = await self.get(client_id)
+        return await self._store(existing, fields)
+
+    async def _store(self, existing: Client, fields: dict[str, Any]) -> dict[str, Any]:
+        secret = fields.get("client_secret") or ""
+        doc = clients.validate(fields, self.engine.config)
+        new_hash = await self._hash(secret) if secret else None
+        client = await self.engine.repo.update_client(existing.id, new_hash, doc, clients.now_utc())
+        if client is None:
+            raise not_found()
+        return self.render(client, secret or None)
+
+    async def patch(self, client_id: str, body: Any) -> dict[str, Any]:
+        existing = await self.get(client_id)
+        if not isinstance(body, list):
+            raise bad_request("Unable to decode JSON Patch: expected an array of operations")
+        for op in body:
+            if not isinstance(op, dict):
+                raise bad_request("Unable to decode JSON Patch: every operation must be an object")
+            path = op.get("path")
+            if path in ("/client_id", "/id", "/rotated_secrets") or (
+                    isinstance(path, str) and path.startswith("/rotated_secrets/")):
+                raise bad_request(f"The JSON Patch path '{path}' may not be changed.")
+            if op.get("op") == "replace":
+                op["op"] = "add"  # Hydra: replace on a missing path behaves as add
+        current = dict(existing.metadata)
+        current["client_id"] = existing.id
+        current["client_secret"] = ""
+        try:
+            patched = jsonpatch.apply_patch(current, body)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
+            raise bad_request(f"Unable to apply JSON Patch: {exc}") from exc
+        fields = clients.decode(patched)
+        return await self._store(existing, fields)
+
+    async def delete(self, client_id: str) -> None:
+        if len(client_id) > 255 or not await self.engine.repo.delete_client(client_id):
+            raise not_found()
+
+    async def set_lifespans(self, client_id: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise bad_request("Unable to decode the request body: expected a JSON object")
+        existing = await self.get(client_id)
+        doc = dict(existing.metadata)
+        for key in clients.LIFESPANS:
+            doc[key] = clients.decode_lifespan(key, body.get(key))
+        client = await self.engine.repo.update_client(existing.id, None, doc, clients.now_utc())
+        if client is None:
+            raise not_found()
+        return self.render(client)
+
+
+def reject_unknown_page_size(value: str | None) -> None:
+    if value is not None and not value.lstrip("-").isdigit():
+        raise APIError(400, "The request was malformed or contained invalid parameters",
+                       "Unable to parse pagination parameters: page_size must be an integer")

@@ -1,0 +1,339 @@
+"""OAuth 2.0 client metadata: decoding, Hydra's defaults and validation, serialisation.
+
+The stored `metadata` document is the client exactly as Hydra serialises it, minus the
+secret, so reading a client costs one row and no reshaping.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets as _secrets
+import string
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from hydralite.config import Config, format_duration, parse_duration
+from hydralite.errors import APIError, bad_request, invalid_client_metadata, invalid_redirect_uri
+
+LIFESPANS = (
+    "authorization_code_grant_access_token_lifespan",
+    "authorization_code_grant_id_token_lifespan",
+    "authorization_code_grant_refresh_token_lifespan",
+    "client_credentials_grant_access_token_lifespan",
+    "device_authorization_grant_access_token_lifespan",
+    "device_authorization_grant_id_token_lifespan",
+    "device_authorization_grant_refresh_token_lifespan",
+    "implicit_grant_access_token_lifespan",
+    "implicit_grant_id_token_lifespan",
+    "jwt_bearer_grant_access_token_lifespan",
+    "refresh_token_grant_access_token_lifespan",
+    "refresh_token_grant_id_token_lifespan",
+    "refresh_token_grant_refresh_token_lifespan",
+)
+
+_STRINGS = ("client_id", "client_name", "client_secret", "scope", "owner", "policy_uri", "tos_uri", "client_uri",
+            "logo_uri", "subject_type", "sector_identifier_uri", "jwks_uri", "token_endpoint_auth_method",
+            "token_endpoint_auth_signing_alg", "request_object_signing_alg", "userinfo_signed_response_alg",
+            "frontchannel_logout_uri", "backchannel_logout_uri", "access_token_strategy",
+            "registration_access_token", "registration_client_uri", "created_at", "updated_at")
+_LISTS = ("redirect_uris", "grant_types", "response_types", "audience", "allowed_cors_origins", "contacts",
+          "request_uris", "post_logout_redirect_uris")
+_BOOLS = ("frontchannel_logout_session_required", "backchannel_logout_session_required", "skip_consent")
+_NULL_BOOLS = ("skip_logout_consent",)
+
+#: Field order of Hydra's Go struct, which is the JSON order its responses use.
+FIELD_ORDER = (
+    "client_id", "client_name", "client_secret", "redirect_uris", "grant_types", "response_types", "scope",
+    "audience", "owner", "policy_uri", "allowed_cors_origins", "tos_uri", "client_uri", "logo_uri", "contacts",
+    "client_secret_expires_at", "subject_type", "sector_identifier_uri", "jwks_uri", "jwks",
+    "token_endpoint_auth_method", "token_endpoint_auth_signing_alg", "request_uris", "request_object_signing_alg",
+    "userinfo_signed_response_alg", "created_at", "updated_at", "frontchannel_logout_uri",
+    "frontchannel_logout_session_required", "post_logout_redirect_uris", "backchannel_logout_uri",
+    "backchannel_logout_session_required", "metadata", "registration_access_token", "registration_client_uri",
+    "access_token_strategy", "skip_consent", "skip_logout_consent", *LIFESPANS,
+)
+#: Keys Hydra drops from the JSON when they hold their zero value (Go `omitempty`).
+_OMIT_EMPTY = {"client_secret", "sector_identifier_uri", "jwks_uri", "token_endpoint_auth_method",
+               "token_endpoint_auth_signing_alg", "request_uris", "request_object_signing_alg",
+               "userinfo_signed_response_alg", "frontchannel_logout_uri", "frontchannel_logout_session_required",
+               "post_logout_redirect_uris", "backchannel_logout_uri", "backchannel_logout_session_required",
+               "metadata", "registration_access_token", "registration_client_uri", "access_token_strategy"}
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.~"
+MAX_ID_LENGTH = 255
+MAX_STRING_LENGTH = 4096
+MAX_LIST_LENGTH = 1000
+
+
+def generate_secret(length: int = 26) -> str:
+    """A random secret from Hydra's alphabet (URL-safe, so Basic auth never needs escaping)."""
+    return "".join(_secrets.choice(_SECRET_ALPHABET) for _ in range(length))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _type_error(field: str, value: Any, want: str) -> APIError:
+    kind = {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), "value")
+    return bad_request(f"Unable to decode the request body: json: cannot unmarshal {kind} into Go struct field "
+                       f"Client.{field} of type {want}")
+
+
+def _check_text(field: str, value: str, limit: int = MAX_STRING_LENGTH) -> str:
+    if "\x00" in value:
+        raise bad_request(f"Field {field} must not contain NUL characters.")
+    if len(value) > limit:
+        raise bad_request(f"Field {field} is longer than {limit} characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise bad_request(f"Field {field} is not valid UTF-8.") from exc
+    return value
+
+
+def decode(body: Any) -> dict[str, Any]:
+    """Type-check a client JSON document the way Go's decoder would; unknown keys are ignored (as Hydra)."""
+    if not isinstance(body, dict):
+        raise _type_error("", body, "client.Client") if body is not None else bad_request(
+            "Unable to decode the request body: EOF")
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key in _STRINGS:
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise _type_error(key, value, "string")
+            out[key] = _check_text(key, value, MAX_ID_LENGTH if key == "client_id" else MAX_STRING_LENGTH)
+        elif key in _LISTS:
+            if value is None:
+                out[key] = None
+                continue
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _type_error(key, value, "[]string")
+            if len(value) > MAX_LIST_LENGTH:
+                raise bad_request(f"Field {key} has more than {MAX_LIST_LENGTH} entries.")
+            out[key] = [_check_text(key, v) for v in value]
+        elif key in _BOOLS:
+            if value is None:
+                value = False
+            if not isinstance(value, bool):
+                raise _type_error(key, value, "bool")
+            out[key] = value
+        elif key in _NULL_BOOLS:
+            if value is not None and not isinstance(value, bool):
+                raise _type_error(key, value, "bool")
+            out[key] = value
+        elif key == "client_secret_expires_at":
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise _type_error(key, value, "int")
+        elif key == "jwks":
+            if value is not None and not isinstance(value, dict):
+                raise _type_error(key, value, "jose.JSONWebKeySet")
+            if value is not None and not isinstance(value.get("keys", []), list):
+                raise _type_error(key + ".keys", value["keys"], "[]jose.JSONWebKey")
+            out[key] = value
+        elif key == "metadata":
+            _check_json_text("metadata", value)
+            out[key] = value
+        elif key in LIFESPANS:
+            out[key] = decode_lifespan(key, value)
+    return out
+
+
+def _check_json_text(field: str, value: Any) -> None:
+    """Reject NUL characters and lone surrogates anywhere inside free-form JSON (PostgreSQL cannot store them)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_text(field, item, 1 << 20)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def decode_lifespan(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _type_error(key, value, "x.NullDuration")
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise bad_request(f"Unable to decode the request body: invalid duration {value!r} for {key}") from exc
+    return format_duration(seconds)
+
+
+def _valid_http_uri(uri: str) -> bool:
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _absolute_uri(uri: str) -> bool:
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    if any(c in uri for c in "\r\n\t ") or not parts.scheme:
+        return False
+    return bool(parts.netloc) or parts.scheme not in ("http", "https")
+
+
+def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
+    """Apply Hydra's defaults and validation; return the stored document (without the secret)."""
+    c = {key: fields.get(key) for key in FIELD_ORDER if key != "client_secret"}
+    for key in ("client_name", "scope", "owner", "policy_uri", "tos_uri", "client_uri", "logo_uri", "subject_type",
+                "sector_identifier_uri", "jwks_uri", "token_endpoint_auth_method", "token_endpoint_auth_signing_alg",
+                "request_object_signing_alg", "userinfo_signed_response_alg", "frontchannel_logout_uri",
+                "backchannel_logout_uri", "access_token_strategy"):
+        c[key] = c[key] or ""
+    for key in _LISTS:
+        c[key] = c[key] or []
+    for key in _BOOLS:
+        c[key] = bool(c[key])
+    for key in LIFESPANS:
+        c[key] = c.get(key)
+
+    method = c["token_endpoint_auth_method"] or "client_secret_basic"
+    c["token_endpoint_auth_method"] = method
+    jwks = c.get("jwks")
+    if method == "private_key_jwt":
+        if not c["jwks_uri"] and not (jwks and jwks.get("keys")):
+            raise invalid_client_metadata(
+                "When token_endpoint_auth_method is 'private_key_jwt', either jwks or jwks_uri must be set.")
+        if c["token_endpoint_auth_signing_alg"] and c["token_endpoint_auth_signing_alg"] not in (
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"):
+            raise invalid_client_metadata(
+                "Only RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 and ES512 are supported as "
+                "algorithms for private key authentication.")
+    if c["jwks_uri"] and jwks and jwks.get("keys"):
+        raise invalid_client_metadata("Fields jwks and jwks_uri can not both be set, you must choose one.")
+    if jwks:
+        for key in jwks.get("keys") or []:
+            if not isinstance(key, dict) or not isinstance(key.get("kty"), str):
+                raise invalid_client_metadata("Invalid JSON web key in set.")
+    c["jwks"] = jwks if jwks else {}
+
+    for field in ("tos_uri", "policy_uri", "logo_uri", "client_uri"):
+        uri = c[field]
+        if uri and not _valid_http_uri(uri):
+            if not _absolute_uri(uri):
+                raise invalid_client_metadata(f"Field {field} must be a valid URI.")
+            raise invalid_client_metadata(f"{uri} must use https:// or http:// as HTTP scheme for field {field}.")
+
+    secret = fields.get("client_secret") or ""
+    if 0 < len(secret) < 6:
+        raise invalid_client_metadata("Field client_secret must contain a secret that is at least 6 characters long.")
+    if not c["scope"]:
+        c["scope"] = " ".join(config.default_client_scope)
+
+    origins = []
+    for origin in c["allowed_cors_origins"]:
+        try:
+            parts = urlsplit(origin)
+        except ValueError as exc:
+            raise invalid_client_metadata(
+                f"Origin URL {origin} from allowed_cors_origins could not be parsed.") from exc
+        if parts.scheme not in ("http", "https"):
+            raise invalid_client_metadata(f"Origin URL {origin} must use https:// or http:// as HTTP scheme.")
+        if parts.username or parts.password:
+            raise invalid_client_metadata(
+                f"Origin URL {origin} has HTTP user and/or password set which is not allowed.")
+        if parts.path.rstrip("/") or parts.query or parts.fragment:
+            raise invalid_client_metadata(
+                f"Origin URL {origin} must have an empty path, query, and fragment but one of the parts is not "
+                "empty.")
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    c["allowed_cors_origins"] = origins
+    c["client_secret_expires_at"] = 0
+
+    alg = c["userinfo_signed_response_alg"] or "none"
+    if alg not in ("none", "RS256"):
+        raise invalid_client_metadata("Field userinfo_signed_response_alg can either be 'none' or 'RS256'.")
+    c["userinfo_signed_response_alg"] = alg
+
+    redirects = []
+    for uri in c["redirect_uris"]:
+        if "#" in uri:
+            raise invalid_redirect_uri("Redirect URIs must not contain fragments (#).")
+        if not _absolute_uri(uri) or len(uri) > 2048:
+            raise invalid_redirect_uri(f"Unable to parse redirect URL: {uri}")
+        if urlsplit(uri).scheme.lower() in ("javascript", "data", "file", "vbscript"):
+            raise invalid_redirect_uri(f"Redirect URL {uri} uses a forbidden scheme.")
+        redirects.append(urlsplit(uri))
+
+    subject_type = c["subject_type"] or "public"
+    if subject_type != "public":
+        raise invalid_client_metadata(
+            f"Subject type {subject_type} is not supported by server, only [public] are allowed.")
+    c["subject_type"] = subject_type
+
+    for uri in c["post_logout_redirect_uris"]:
+        if not _absolute_uri(uri):
+            raise invalid_client_metadata(f"Unable to parse post_logout_redirect_uri: {uri}")
+        p = urlsplit(uri)
+        if not any(r.scheme == p.scheme and r.hostname == p.hostname and r.port == p.port for r in redirects):
+            raise invalid_client_metadata(
+                f"post_logout_redirect_uri '{uri}' must match the domain, port, scheme of at least one of the "
+                "registered redirect URIs but did not")
+
+    strategy = c["access_token_strategy"].lower()
+    if strategy and strategy not in ("jwt", "opaque"):
+        raise invalid_client_metadata(
+            f"invalid access token strategy: Invalid access token strategy: {c['access_token_strategy']}")
+    if strategy == "jwt":
+        raise invalid_client_metadata("invalid access token strategy: jwt access tokens are not yet supported by "
+                                      "hydralite")
+    c["access_token_strategy"] = strategy
+
+    if c.get("metadata") is None:
+        c["metadata"] = {}
+    return c
+
+
+def new_client_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serialize(doc: Mapping[str, Any], *, client_id: str, created_at: datetime, updated_at: datetime,
+              secret: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The client as Hydra's API returns it: Go field order, `omitempty` honoured."""
+    values = dict(doc)
+    values["client_id"] = client_id
+    values["created_at"] = rfc3339(created_at)
+    values["updated_at"] = rfc3339(updated_at)
+    if secret:
+        values["client_secret"] = secret
+    if extra:
+        values.update(extra)
+    out: dict[str, Any] = {}
+    for key in FIELD_ORDER:
+        value = values.get(key)
+        if key in _OMIT_EMPTY and (value is None or value == "" or value == [] or value is False or value == {}):
+            continue
+        out[key] = value
+    return out

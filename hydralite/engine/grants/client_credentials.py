@@ -1,0 +1,38 @@
+"""RFC 6749 §4.4 client credentials: a confidential client gets an access token for itself."""
+
+from __future__ import annotations
+
+from hydralite.crypto.tokens import ACCESS
+from hydralite.engine import audience, scopes
+from hydralite.engine.core import Engine, expiry, now, request_id
+from hydralite.engine.forms import Form, single
+from hydralite.errors import UnauthorizedClient
+from hydralite.models import Client, NewToken, TokenResponse
+
+
+class ClientCredentials:
+    grant_type = "client_credentials"
+    parameters = frozenset({"scope", "audience"})
+
+    async def exchange(self, engine: Engine, client: Client, form: Form) -> TokenResponse:
+        # RFC 6749 §4.4: the client credentials grant type MUST only be used by confidential clients
+        # (Hydra answers invalid_grant; RFC 6749 §5.2 unauthorized_client describes it better).
+        if client.is_public:
+            raise UnauthorizedClient("The OAuth 2.0 Client is marked as public and is thus not allowed to use "
+                                     "authorization grant 'client_credentials'.")
+        requested = scopes.parse(single(form, "scope"))
+        engine.scopes.check_allowed(client.scopes, requested)
+        if not requested and engine.config.default_grant_allowed_scope:
+            requested = client.scopes
+        wanted_audience = audience.parse(form.get("audience", []))
+        audience.check_allowed(client.audience, wanted_audience)
+
+        issued = now()
+        lifespan = engine.lifespan(client, "client_credentials_grant_access_token_lifespan",
+                                   engine.config.ttl_access_token)
+        token, signature = engine.codec.generate(ACCESS)
+        await engine.repo.insert_access_token(NewToken(
+            signature=signature, request_id=request_id(), client_id=client.id, subject=client.id,
+            scope=requested, audience=wanted_audience, requested_at=issued,
+            expires_at=expiry(issued, lifespan)))
+        return TokenResponse(access_token=token, expires_in=round(lifespan), scope=" ".join(requested))

@@ -1,0 +1,207 @@
+"""Wiring: one pool and one engine for both apps; Hypercorn serving; graceful shutdown.
+
+`serve all` runs the public and admin apps in one process. With --workers N (N > 1) the
+listening sockets are opened once, N forked processes serve them, and SIGTERM is passed
+to each worker, which drains its in-flight requests before the supervisor exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import secrets as _secrets
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from hydralite.config import Config, ConfigError
+from hydralite.db import migrate
+from hydralite.db.embedded import EmbeddedPostgres
+from hydralite.db.pool import create_pool
+from hydralite.db.repository import PgRepository
+from hydralite.engine.core import Engine
+from hydralite.web import admin, public
+
+log = logging.getLogger("hydralite")
+
+GRACEFUL_TIMEOUT = 15.0
+
+
+def ensure_secrets(config: Config, data_dir: Path) -> Config:
+    """Under --dev a missing SECRETS_SYSTEM is generated once and kept in the data directory."""
+    if config.secrets_system:
+        return config
+    if not config.dev:
+        raise ConfigError("invalid configuration:\n  - SECRETS_SYSTEM: must be set (or run with --dev)")
+    path = data_dir / "secrets.system"
+    if path.exists():
+        secret = path.read_text().strip()
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret = _secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret + "\n")
+    log.warning("SECRETS_SYSTEM is not set: using a generated development secret kept in %s. "
+                "Set SECRETS_SYSTEM in production.", path)
+    return dataclasses.replace(config, secrets_system=(secret,))
+
+
+@dataclasses.dataclass
+class Database:
+    """The DSN to use, and the embedded server behind it when there is one."""
+
+    dsn: str
+    embedded: EmbeddedPostgres | None = None
+    data_dir: Path | None = None
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def open_database(config: Config) -> Database:
+    """Start the embedded PostgreSQL when DSN is unset or `memory`, and migrate it; else use DSN."""
+    if not config.embedded:
+        return Database(config.dsn, data_dir=Path(config.data_dir))
+    embedded = EmbeddedPostgres(None if config.dsn == "memory" else config.data_dir)
+    dsn = embedded.start()
+    applied = asyncio.run(migrate.up_dsn(dsn))
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    return Database(dsn, embedded, embedded.root)
+
+
+def _bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _hypercorn_config(sock: socket.socket, config: Config):
+    from hypercorn.config import Config as HyperConfig
+
+    hc = HyperConfig()
+    hc.bind = [f"fd://{sock.fileno()}"]
+    hc.graceful_timeout = GRACEFUL_TIMEOUT
+    hc.keep_alive_timeout = 5
+    hc.read_timeout = 10
+    hc.h11_max_incomplete_size = 16 * 1024
+    hc.include_server_header = False
+    hc.accesslog = None
+    hc.errorlog = "-" if config.log_level == "debug" else None
+    return hc
+
+
+async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], stop: asyncio.Event,
+                 extra: Callable[[Engine], list] | None = None) -> None:
+    from hypercorn.asyncio import serve
+
+    pool = await create_pool(dsn, max_size=config.pool_max_size)
+    repo = PgRepository(pool)
+    engine = Engine.build(config, repo)
+    factories = {"public": public.create_app, "admin": admin.create_app}
+    tasks = [serve(factories[name](engine, repo.ping), _hypercorn_config(sock, config), shutdown_trigger=stop.wait)
+             for name, sock in sockets.items()]
+    if extra is not None:
+        tasks.extend(extra(engine))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        engine.hasher.close()
+        await asyncio.wait_for(pool.close(), timeout=10)
+
+
+def _install_stop(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def _run_loop(coro_factory: Callable[[], object]) -> None:
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover - uvloop is optional off Linux
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(coro_factory())  # type: ignore[arg-type]
+
+
+def serve(config: Config, which: str, workers: int = 1) -> None:
+    """Serve `which` (all, public or admin) until SIGTERM/SIGINT, then drain and close."""
+    if config.dsn == "memory" and which != "all":
+        raise ConfigError("invalid configuration:\n  - DSN=memory is only allowed with `serve all`")
+    database = open_database(config)
+    try:
+        config = ensure_secrets(config, database.data_dir or Path(config.data_dir))
+        sockets: dict[str, socket.socket] = {}
+        if which in ("all", "public"):
+            sockets["public"] = _bind_socket(config.public_host or "0.0.0.0", config.public_port)
+        if which in ("all", "admin"):
+            sockets["admin"] = _bind_socket(config.admin_host or "0.0.0.0", config.admin_port)
+        for name, sock in sockets.items():
+            host, port = sock.getsockname()[:2]
+            log.info("serving %s API on http://%s:%s", name, host, port)
+        if workers <= 1:
+            async def main() -> None:
+                stop = asyncio.Event()
+                _install_stop(stop)
+                await _serve(config, database.dsn, sockets, stop)
+            _run_loop(main)
+        else:
+            _supervise(config, database.dsn, sockets, workers)
+    finally:
+        database.close()
+
+
+def _supervise(config: Config, dsn: str, sockets: dict[str, socket.socket], workers: int) -> None:
+    """Fork workers sharing the listening sockets; forward SIGTERM and wait for every one to drain."""
+    pids: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                async def main() -> None:
+                    stop = asyncio.Event()
+                    _install_stop(stop)
+                    await _serve(config, dsn, sockets, stop)
+                _run_loop(main)
+            except BaseException:
+                log.exception("worker failed")
+                os._exit(1)
+            os._exit(0)
+        pids.append(pid)
+
+    def forward(signum: int, frame: object) -> None:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for pid in pids:
+        while True:
+            try:
+                _, code = os.waitpid(pid, 0)
+                status = status or os.waitstatus_to_exitcode(code)
+                break
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+    if status:
+        sys.exit(status)

@@ -1,0 +1,1 @@
+"""HTTP: the public and admin Starlette apps."""

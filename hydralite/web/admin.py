@@ -1,0 +1,23 @@
+"""The admin app (port 4445): Hydra's admin API; the `/admin` prefix is optional on the wire."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp
+
+from hydralite.engine.client_registry import ClientRegistry
+from hydralite.engine.core import Engine
+from hydralite.web import admin_clients, admin_tokens, health
+from hydralite.web.common import PathNormalizer, install_error_handlers
+
+
+def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
+    registry = ClientRegistry(engine)
+    routes = [
+        *admin_clients.routes(registry),
+        *admin_tokens.routes(engine),
+        *health.routes(ping, prefix="/admin"),
+    ]
+    app = Starlette(routes=routes)
+    install_error_handlers(app, expose_debug=engine.config.expose_internal_errors, oauth=False)
+    return PathNormalizer(app, admin_prefix=True)

@@ -1,0 +1,30 @@
+"""Admin routes for tokens: introspection (RFC 7662) and deleting a client's access tokens."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hydralite.engine import introspection
+from hydralite.engine.core import Engine
+from hydralite.errors import bad_request
+from hydralite.web.common import oauth_json, read_form
+
+
+def routes(engine: Engine) -> list[Route]:
+    async def introspect(request: Request) -> Response:
+        form = await read_form(request)
+        return oauth_json(await introspection.introspect(engine, form))
+
+    async def delete_tokens(request: Request) -> Response:
+        client_id = request.query_params.get("client_id", "")
+        if not client_id:
+            raise bad_request("Query parameter 'client_id' is not defined but it should have been.")
+        await engine.repo.delete_client_access_tokens(client_id)
+        return Response(status_code=204)
+
+    return [
+        Route("/admin/oauth2/introspect", introspect, methods=["POST"]),
+        Route("/admin/oauth2/tokens", delete_tokens, methods=["DELETE"]),
+    ]

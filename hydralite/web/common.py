@@ -1,0 +1,196 @@
+"""What both apps share: bounded body reading, form and JSON parsing, responses, error rendering."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hydralite.errors import APIError, InvalidRequest, OAuthError, ServerError
+
+log = logging.getLogger("hydralite.web")
+
+MAX_BODY = 1 << 20  # 1 MiB, as Hydra's form parser
+MAX_FIELDS = 1000
+OAUTH_JSON = "application/json;charset=UTF-8"
+API_JSON = "application/json; charset=utf-8"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class BodyTooLarge(APIError):
+    def __init__(self) -> None:
+        super().__init__(413, "The request body is too large", f"The request body must not exceed {MAX_BODY} bytes.")
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refusing anything over `limit` without reading it all."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        try:
+            if int(length) > limit:
+                raise BodyTooLarge()
+        except ValueError as exc:
+            raise InvalidRequest("The Content-Length header is invalid.") from exc
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_value(name: str, value: str) -> None:
+    if "\x00" in value or "\x00" in name:
+        raise InvalidRequest("Request parameters must not contain NUL characters.")
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """Parse an urlencoded or multipart POST body into {name: [values]}; reject empty or malformed bodies."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            raise BodyTooLarge()
+        try:
+            data = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except Exception as exc:  # python-multipart raises several types for malformed bodies
+            raise InvalidRequest("Unable to parse the multipart body.") from exc
+        form: dict[str, list[str]] = {}
+        for name, value in data.multi_items():
+            if not isinstance(value, str):
+                raise InvalidRequest("File uploads are not accepted here.")
+            _check_value(name, value)
+            form.setdefault(name, []).append(value)
+        return form
+    body = await read_body(request)
+    if not body:
+        raise InvalidRequest("The POST body can not be empty.")
+    if ctype != "application/x-www-form-urlencoded":
+        raise InvalidRequest("The request body must be application/x-www-form-urlencoded or multipart/form-data.")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict",
+                          max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest("Unable to parse the form body.") from exc
+    form = {}
+    for name, value in pairs:
+        _check_value(name, value)
+        form.setdefault(name, []).append(value)
+    return form
+
+
+_JSON_TYPES = ("", "application/json", "application/x-www-form-urlencoded", "text/plain")
+
+
+async def read_json(request: Request) -> Any:
+    """The admin API's JSON body. curl's -d default type is accepted, as Hydra accepts it."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
+        raise APIError(415, "The request's content type is not supported",
+                       f"Expected application/json, got {ctype!r}.")
+    body = await read_body(request)
+    if not body.strip():
+        raise APIError(400, "The request was malformed or contained invalid parameters",
+                       "Unable to decode the request body: EOF")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise APIError(400, "The request was malformed or contained invalid parameters",
+                       f"Unable to decode the request body: {exc}") from exc
+
+
+def oauth_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    merged = dict(NO_STORE)
+    if headers:
+        merged.update(headers)
+    return Response(orjson.dumps(data), status_code=status, media_type=None,
+                    headers={**merged, "Content-Type": OAUTH_JSON})
+
+
+def api_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, headers={**(headers or {}), "Content-Type": API_JSON})
+
+
+def render_oauth_error(exc: OAuthError, expose_debug: bool) -> Response:
+    return oauth_json(exc.to_dict(expose_debug), exc.status_code, exc.headers)
+
+
+def render_api_error(exc: APIError) -> Response:
+    return api_json(exc.to_dict(), exc.status_code, exc.headers)
+
+
+def not_found_route() -> Response:
+    return api_json({"error": {"code": 404, "message": "Not Found", "reason": "The requested route does not "
+                               "exist. Make sure you are using the right path, domain, and port."}}, 404)
+
+
+def install_error_handlers(app: Any, *, expose_debug: bool, oauth: bool) -> None:
+    """OAuth errors, admin errors, routing errors and anything unexpected, each in its wire format."""
+
+    async def on_oauth(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OAuthError)
+        if not oauth:  # admin API: same two fields, Hydra's JSON content type
+            return api_json(exc.to_dict(expose_debug), exc.status_code, exc.headers)
+        return render_oauth_error(exc, expose_debug)
+
+    async def on_api(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, APIError)
+        return render_api_error(exc)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return not_found_route()
+        if exc.status_code == 405:
+            return api_json({"error": {"code": 405, "message": "Method Not Allowed",
+                                       "reason": "The requested method is not allowed on this route."}}, 405)
+        return api_json({"error": {"code": exc.status_code, "message": str(exc.detail)}}, exc.status_code)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = ServerError(debug=type(exc).__name__)
+        return render_oauth_error(err, expose_debug) if oauth else api_json(err.to_dict(expose_debug), 500)
+
+    app.add_exception_handler(OAuthError, on_oauth)
+    app.add_exception_handler(APIError, on_api)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)
+
+
+class PathNormalizer:
+    """Hydra's middleware: strip a trailing `/`, add `/admin` on the admin port, no-cache every GET."""
+
+    def __init__(self, app: ASGIApp, *, admin_prefix: bool):
+        self.app = app
+        self.admin_prefix = admin_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        if self.admin_prefix and not (path == "/admin" or path.startswith("/admin/")):
+            path = "/admin" + path
+        if path != scope["path"]:
+            scope = dict(scope, path=path, raw_path=path.encode())
+        if scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_no_cache(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers.append((b"cache-control", b"private, no-cache, no-store, must-revalidate"))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_no_cache)

@@ -1,0 +1,30 @@
+-- name: get_client
+SELECT id, secret_hash, rotated_secrets, metadata, created_at, updated_at
+FROM hydralite_client WHERE id = $1;
+
+-- name: insert_client
+INSERT INTO hydralite_client (id, client_name, owner, secret_hash, registration_token_signature, metadata,
+                              created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+RETURNING id, secret_hash, rotated_secrets, metadata, created_at, updated_at;
+
+-- name: update_client
+-- $4 NULL keeps the stored hash; a new hash clears the rotated secrets (as Hydra does).
+UPDATE hydralite_client
+SET client_name = $2, owner = $3,
+    rotated_secrets = CASE WHEN $4::text IS NULL THEN rotated_secrets ELSE '{}' END,
+    secret_hash = CASE WHEN $4::text IS NULL THEN secret_hash WHEN $4::text = '' THEN NULL ELSE $4::text END,
+    metadata = $5, updated_at = $6
+WHERE id = $1
+RETURNING id, secret_hash, rotated_secrets, metadata, created_at, updated_at;
+
+-- name: delete_client
+DELETE FROM hydralite_client WHERE id = $1 RETURNING id;
+
+-- name: list_clients
+-- Keyset pagination on id; $2 is the last id of the previous page ('' for the first).
+SELECT id, secret_hash, rotated_secrets, metadata, created_at, updated_at
+FROM hydralite_client
+WHERE id > $2 AND ($3::text IS NULL OR client_name = $3) AND ($4::text IS NULL OR owner = $4)
+ORDER BY id
+LIMIT $1;

@@ -1,0 +1,22 @@
+-- name: insert_access_token
+INSERT INTO hydralite_access_token (signature, request_id, client_id, subject, scope, audience, session, flow_id,
+                                    requested_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+
+-- name: get_access_token
+SELECT signature, request_id, client_id, subject, scope, audience, session, flow_id, requested_at, expires_at,
+       true AS active
+FROM hydralite_access_token WHERE signature = $1;
+
+-- name: get_refresh_token
+SELECT signature, request_id, client_id, subject, scope, audience, session, flow_id, requested_at, expires_at,
+       active
+FROM hydralite_refresh_token WHERE signature = $1;
+
+-- name: revoke_request
+-- Revokes a whole grant: every access token goes, every refresh token is spent.
+WITH gone AS (DELETE FROM hydralite_access_token WHERE request_id = $1)
+UPDATE hydralite_refresh_token SET active = false WHERE request_id = $1 AND active;
+
+-- name: delete_client_access_tokens
+DELETE FROM hydralite_access_token WHERE client_id = $1;
