@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 log = logging.getLogger("hydralite.db")
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 class EmbeddedPostgres:
