@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from hydralite.config import Config, parse_duration
+from hydralite.crypto.cookies import CookieSigner
 from hydralite.crypto.hashing import SecretHasher
 from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import TokenCodec
@@ -26,6 +27,7 @@ class Engine:
     hasher: SecretHasher
     sealer: Sealer
     scopes: ScopeStrategy
+    cookies: CookieSigner
 
     @classmethod
     def build(cls, config: Config, repo: Repository) -> Engine:
@@ -37,6 +39,7 @@ class Engine:
                                 parallelism=config.argon2_parallelism, threads=config.argon2_threads),
             sealer=Sealer(config.secrets_system),
             scopes=ScopeStrategy(config.scope_strategy),
+            cookies=CookieSigner(config.secrets_cookie or config.secrets_system),
         )
 
     def lifespan(self, client: Client, key: str, default: float) -> float:
