@@ -6,11 +6,13 @@ from hydralite.engine import client_auth
 from hydralite.engine.core import Engine
 from hydralite.engine.forms import Form, reject_repeats, single
 from hydralite.engine.grants import Grant
+from hydralite.engine.grants.authorization_code import AuthorizationCode
 from hydralite.engine.grants.client_credentials import ClientCredentials
+from hydralite.engine.grants.refresh_token import RefreshToken
 from hydralite.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from hydralite.models import TokenResponse
 
-GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(),)}
+GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(), AuthorizationCode(), RefreshToken())}
 
 
 async def exchange(engine: Engine, form: Form, authorization: str | None) -> TokenResponse:

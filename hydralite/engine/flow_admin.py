@@ -1,0 +1,220 @@
+"""The admin side of login, consent and sessions: what a login/consent UI calls (REFERENCE.md §1b, §6a)."""
+
+from __future__ import annotations
+
+import secrets as _secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from hydralite.engine.client_registry import ClientRegistry
+from hydralite.engine.clients import rfc3339
+from hydralite.engine.core import Engine
+from hydralite.engine.flows import expired
+from hydralite.errors import APIError, bad_request
+
+_LOGIN_OPEN = ("login_pending", "login_accepted", "login_rejected")
+_CONSENT_OPEN = ("consent_pending", "consent_accepted", "consent_rejected")
+
+
+def _not_found() -> APIError:
+    return APIError(404, "Not Found", "Unable to locate the requested resource")
+
+
+def _gone(flow: Any) -> APIError:
+    err = APIError(410, "Gone", "The request has already been handled.")
+    err.to_dict = lambda: {"redirect_to": flow["request_url"]}  # type: ignore[method-assign]
+    return err
+
+
+def _expired(kind: str) -> APIError:
+    return APIError(401, "request_unauthorized", f"The {kind} request has expired, please try again.")
+
+
+def _with(url: str, name: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({name: value})}"
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad_request("Unable to decode the request body: expected a JSON object")
+    return body
+
+
+def _strings(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"Unable to decode the request body: '{key}' must be an array of strings")
+    return value
+
+
+def _int(body: dict[str, Any], key: str) -> int:
+    value = body.get(key) or 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**31 - 1:
+        raise bad_request(f"Unable to decode the request body: '{key}' must be a non-negative integer")
+    return value
+
+
+class FlowAdmin:
+    def __init__(self, engine: Engine, registry: ClientRegistry):
+        self.engine = engine
+        self.registry = registry
+
+    async def _flow(self, challenge: str, kind: str, open_states: tuple[str, ...]) -> Any:
+        if not challenge or len(challenge) > 64:
+            raise _not_found()
+        flow = await self.engine.repo.get_flow(challenge, kind)
+        if flow is None:
+            raise _not_found()
+        if flow["status"] not in open_states:
+            raise _gone(flow)
+        if expired(self.engine, flow):
+            raise _expired(kind)
+        return flow
+
+    def _oidc_context(self, flow: Any) -> dict[str, Any]:
+        req = flow["request"]
+        out: dict[str, Any] = {"acr_values": req.get("acr_values") or [], "display": req.get("display") or "",
+                               "id_token_hint_claims": {}, "login_hint": req.get("login_hint") or "",
+                               "ui_locales": req.get("ui_locales") or []}
+        return out
+
+    async def _client(self, client_id: str) -> dict[str, Any]:
+        return self.registry.render(await self.registry.get(client_id))
+
+    async def get_login(self, challenge: str) -> dict[str, Any]:
+        flow = await self._flow(challenge, "login", _LOGIN_OPEN)
+        return {
+            "challenge": flow["id"],
+            "client": await self._client(flow["client_id"]),
+            "oidc_context": self._oidc_context(flow),
+            "request_url": flow["request_url"],
+            "requested_access_token_audience": list(flow["requested_audience"]),
+            "requested_scope": list(flow["requested_scope"]),
+            "session_id": flow["login_session_id"],
+            "skip": flow["login_skip"],
+            "subject": flow["subject"],
+        }
+
+    async def accept_login(self, challenge: str, body: Any) -> dict[str, str]:
+        body = _object(body)
+        flow = await self._flow(challenge, "login", _LOGIN_OPEN)
+        subject = body.get("subject")
+        if not isinstance(subject, str) or not subject:
+            raise bad_request("Field 'subject' must not be empty.")
+        if flow["login_skip"] and subject != flow["subject"]:
+            # Hydra: a different user on a skipped login restarts the login with prompt=login.
+            return {"redirect_to": _with(flow["request_url"], "prompt", "login")}
+        stored = {"subject": subject, "remember": bool(body.get("remember")),
+                  "remember_for": _int(body, "remember_for"), "acr": str(body.get("acr") or ""),
+                  "amr": _strings(body, "amr"), "context": body.get("context") or {},
+                  "extend_session_lifespan": bool(body.get("extend_session_lifespan"))}
+        return await self._handle_login(flow, "login_accepted", stored)
+
+    async def reject_login(self, challenge: str, body: Any) -> dict[str, str]:
+        flow = await self._flow(challenge, "login", _LOGIN_OPEN)
+        return await self._handle_login(flow, "login_rejected", _rejection(_object(body)))
+
+    async def _handle_login(self, flow: Any, status: str, stored: dict[str, Any]) -> dict[str, str]:
+        verifier = _secrets.token_hex(16)
+        row = await self.engine.repo.handle_login(flow["id"], status, stored, verifier)
+        if row is None:
+            raise _gone(flow)
+        return {"redirect_to": _with(flow["request_url"], "login_verifier", verifier)}
+
+    async def get_consent(self, challenge: str) -> dict[str, Any]:
+        flow = await self._flow(challenge, "consent", _CONSENT_OPEN)
+        login = flow["login"] or {}
+        return {
+            "acr": login.get("acr", ""),
+            "amr": login.get("amr", []),
+            "challenge": flow["consent_challenge"],
+            "client": await self._client(flow["client_id"]),
+            "consent_request_id": flow["consent_challenge"],
+            "context": login.get("context") or {},
+            "login_challenge": flow["id"],
+            "login_session_id": flow["login_session_id"],
+            "oidc_context": self._oidc_context(flow),
+            "request_url": flow["request_url"],
+            "requested_access_token_audience": list(flow["requested_audience"]),
+            "requested_scope": list(flow["requested_scope"]),
+            "skip": flow["consent_skip"],
+            "subject": flow["subject"],
+        }
+
+    async def accept_consent(self, challenge: str, body: Any) -> dict[str, str]:
+        body = _object(body)
+        flow = await self._flow(challenge, "consent", _CONSENT_OPEN)
+        scope, audience = _strings(body, "grant_scope"), _strings(body, "grant_access_token_audience")
+        session = body.get("session") or {}
+        if not isinstance(session, dict) or not all(isinstance(session.get(k) or {}, dict)
+                                                    for k in ("access_token", "id_token")):
+            raise bad_request("Unable to decode the request body: 'session' must hold JSON objects")
+        stored = {"session": {"access_token": session.get("access_token") or {},
+                              "id_token": session.get("id_token") or {}},
+                  "context": body.get("context") or {}}
+        return await self._handle_consent(flow, "consent_accepted", stored, scope, audience,
+                                          bool(body.get("remember")), _int(body, "remember_for"))
+
+    async def reject_consent(self, challenge: str, body: Any) -> dict[str, str]:
+        flow = await self._flow(challenge, "consent", _CONSENT_OPEN)
+        return await self._handle_consent(flow, "consent_rejected", _rejection(_object(body)), [], [], False, 0)
+
+    async def _handle_consent(self, flow: Any, status: str, stored: dict[str, Any], scope: list[str],
+                              audience: list[str], remember: bool, remember_for: int) -> dict[str, str]:
+        verifier = _secrets.token_hex(16)
+        row = await self.engine.repo.handle_consent(flow["consent_challenge"], status, stored, verifier, scope,
+                                                    audience, remember, remember_for)
+        if row is None:
+            raise _gone(flow)
+        return {"redirect_to": _with(flow["request_url"], "consent_verifier", verifier)}
+
+    async def list_consent_sessions(self, subject: str, session_id: str | None, page_size: int, offset: int
+                                    ) -> list[dict[str, Any]]:
+        rows = await self.engine.repo.list_consent_sessions(subject, session_id, page_size, offset)
+        out = []
+        for f in rows:
+            consent, login = f["consent"] or {}, f["login"] or {}
+            session = consent.get("session") or {}
+            client = self.registry.render(_client_row(f))
+            out.append({
+                "consent_request": {
+                    "acr": login.get("acr", ""), "amr": login.get("amr", []), "challenge": f["consent_challenge"],
+                    "client": client, "consent_request_id": f["consent_challenge"],
+                    "context": login.get("context") or {}, "login_challenge": f["id"],
+                    "login_session_id": f["login_session_id"], "oidc_context": self._oidc_context(f),
+                    "request_url": f["request_url"], "requested_access_token_audience": list(f["requested_audience"]),
+                    "requested_scope": list(f["requested_scope"]), "skip": f["consent_skip"],
+                    "subject": f["subject"]},
+                "consent_request_id": f["consent_challenge"],
+                "context": consent.get("context") or {},
+                "grant_access_token_audience": list(f["granted_audience"]),
+                "grant_scope": list(f["granted_scope"]),
+                "handled_at": rfc3339(f["consent_handled_at"]),
+                "remember": f["consent_remember"],
+                "remember_for": f["consent_remember_for"],
+                "session": {"access_token": session.get("access_token") or {},
+                            "id_token": session.get("id_token") or {}},
+            })
+        return out
+
+
+def _client_row(f: Any) -> Any:
+    from hydralite.models import Client
+
+    return Client(id=f["client_id"], metadata=f["client_metadata"], secret_hash=None, rotated_secrets=(),
+                  created_at=f["client_created_at"], updated_at=f["client_updated_at"])
+
+
+def _rejection(body: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("error", "error_description", "error_hint", "error_debug"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise bad_request(f"Unable to decode the request body: '{key}' must be a string")
+        out[key] = value or ""
+    out["error"] = out["error"] or "request_denied"
+    status = body.get("status_code") or 400
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise bad_request("Unable to decode the request body: 'status_code' must be an HTTP error status")
+    out["status_code"] = status
+    return out

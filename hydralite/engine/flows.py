@@ -1,0 +1,211 @@
+"""The login → consent state machine seen from the browser (REFERENCE.md §6a).
+
+Each authorization request that needs a user becomes one flow row. Verifiers are spent by a
+single UPDATE … WHERE status IN (…) RETURNING, so a replayed verifier finds nothing and gets
+access_denied; CSRF cookies are bound to the flow and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets as _secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from hydralite.crypto.cookies import murmur3_32
+from hydralite.crypto.tokens import CODE
+from hydralite.engine.authorize import AuthorizeRequest, ClientError, Response, respond
+from hydralite.engine.core import Engine, now
+from hydralite.engine.redirects import is_secure
+from hydralite.errors import (
+    AccessDenied,
+    ConsentRequired,
+    InvalidClient,
+    InvalidRequest,
+    LoginRequired,
+    OAuthError,
+    RequestForbidden,
+    RequestUnauthorized,
+)
+
+SESSION_COOKIE = "ory_hydra_session"
+
+
+def csrf_cookie_name(engine: Engine, kind: str, client_id: str) -> str:
+    return f"{engine.config.cookie_name(f'ory_hydra_{kind}_csrf')}_{murmur3_32(client_id.encode())}"
+
+
+def session_cookie_name(engine: Engine) -> str:
+    return engine.config.cookie_name(SESSION_COOKIE)
+
+
+def expired(engine: Engine, flow: Any) -> bool:
+    return flow["requested_at"] + timedelta(seconds=engine.config.ttl_login_consent_request) < now()
+
+
+async def current_session(engine: Engine, cookies: dict[str, str]) -> Any:
+    sid = engine.cookies.unsign(cookies.get(session_cookie_name(engine)))
+    return await engine.repo.get_login_session(sid) if sid else None
+
+
+async def start_login(engine: Engine, req: AuthorizeRequest, cookies: dict[str, str], request_url: str) -> Response:
+    session = await current_session(engine, cookies)
+    issued = now()
+    skip = session is not None and not ({"login", "select_account"} & req.prompt)
+    if skip and req.max_age is not None and (issued - session["authenticated_at"]).total_seconds() > req.max_age:
+        skip = False
+    hint_subject = None
+    if req.id_token_hint:
+        claims = await engine.keys.verify(req.id_token_hint, "hydra.openid.id-token", accept_expired=True) \
+            if engine.keys else None
+        if claims is None:
+            raise ClientError(LoginRequired("The id_token_hint could not be verified."), req)
+        hint_subject = claims.get("sub")
+        if skip and hint_subject != session["subject"]:
+            raise ClientError(LoginRequired("The subject from the id_token_hint does not match the session."), req)
+    if "none" in req.prompt and not skip:
+        raise ClientError(LoginRequired("Prompt 'none' was requested, but no existing login session was found."), req)
+    flow_id = uuid.uuid4().hex
+    csrf = _secrets.token_hex(16)
+    session_id = session["id"] if skip else str(uuid.uuid4())
+    await engine.repo.insert_flow(
+        flow_id, req.client.id, req.to_dict(), request_url, req.scope, req.audience, skip,
+        session["subject"] if skip else "", session_id, csrf, session["authenticated_at"] if skip else None, issued)
+    ttl = int(engine.config.ttl_login_consent_request)
+    return Response(location=f"{engine.config.login_url}?{urlencode({'login_challenge': flow_id})}", status=302,
+                    cookies=[(csrf_cookie_name(engine, "login", req.client.id), csrf, ttl)])
+
+
+def _check_csrf(engine: Engine, cookies: dict[str, str], kind: str, client_id: str, expected: str) -> None:
+    got = cookies.get(csrf_cookie_name(engine, kind, client_id), "")
+    if not hmac.compare_digest(got.encode(), (expected or "").encode()) or not got:
+        raise RequestForbidden(f"The {kind} request was not initiated by this browser: the CSRF cookie is missing "
+                               "or does not match.")
+
+
+def _rejection(body: dict[str, Any], status_default: int = 400) -> OAuthError:
+    return OAuthError(body.get("error_hint", "") or "", description=body.get("error_description") or "",
+                      error=body.get("error") or "request_denied",
+                      status_code=int(body.get("status_code") or status_default),
+                      debug=body.get("error_debug") or "")
+
+
+async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]
+                      ) -> Response:
+    flow = await engine.repo.spend_login_verifier(verifier) if len(verifier) <= 64 else None
+    if flow is None:
+        raise ClientError(AccessDenied("The login verifier has already been used, has not been granted, or is "
+                                       "invalid."), req)
+    try:
+        if flow["client_id"] != req.client.id:
+            raise InvalidClient("The client_id does not match the one of the login request.")
+        if expired(engine, flow):
+            raise RequestUnauthorized("The login request has expired, please try again.")
+        _check_csrf(engine, cookies, "login", req.client.id, flow["login_csrf"])
+        if flow["status"] == "login_rejected" or (flow["login"] or {}).get("error"):
+            raise _rejection(flow["login"] or {})
+    except OAuthError as exc:
+        raise ClientError(exc, req) from exc
+    login = flow["login"] or {}
+    out: list[tuple[str, str, int]] = []
+    session_id = flow["login_session_id"]
+    if flow["login_skip"]:
+        authenticated_at = flow["authenticated_at"]
+    else:
+        authenticated_at = now().replace(microsecond=0)
+        remember_for = int(login.get("remember_for") or 0)
+        lifetime = engine.config.ttl_authentication_session
+        if remember_for > 0:
+            lifetime = min(remember_for, lifetime)
+        if login.get("remember"):
+            await engine.repo.upsert_login_session(session_id, login["subject"], authenticated_at, True,
+                                                   authenticated_at + timedelta(seconds=lifetime))
+            out.append((session_cookie_name(engine), engine.cookies.sign(session_id), int(lifetime)))
+        else:
+            old = engine.cookies.unsign(cookies.get(session_cookie_name(engine)))
+            if old:
+                await engine.repo.delete_login_session(old)
+                out.append((session_cookie_name(engine), "", 0))
+    subject = login.get("subject") or flow["subject"]
+    if "none" in req.prompt and req.max_age is not None and \
+            (now() - authenticated_at).total_seconds() > req.max_age:
+        raise ClientError(LoginRequired("The login session is older than max_age."), req)
+    consent_skip = False
+    if "consent" not in req.prompt and _consent_may_skip(engine, req):
+        remembered = await engine.repo.remembered_consent(subject, req.client.id)
+        consent_skip = remembered is not None and set(req.scope) <= set(remembered["granted_scope"]) and \
+            set(req.audience) <= set(remembered["granted_audience"])
+    if "none" in req.prompt and not consent_skip:
+        raise ClientError(ConsentRequired("Prompt 'none' was requested, but no previous consent was found."), req)
+    challenge = uuid.uuid4().hex
+    csrf = _secrets.token_hex(16)
+    started = await engine.repo.start_consent(flow["id"], challenge, csrf, consent_skip, subject, session_id,
+                                              authenticated_at)
+    if started is None:
+        raise ClientError(AccessDenied("The login verifier has already been used."), req)
+    ttl = int(engine.config.ttl_login_consent_request)
+    out.append((csrf_cookie_name(engine, "consent", req.client.id), csrf, ttl))
+    return Response(location=f"{engine.config.consent_url}?{urlencode({'consent_challenge': challenge})}",
+                    status=302, cookies=out)
+
+
+def _consent_may_skip(engine: Engine, req: AuthorizeRequest) -> bool:
+    # OAuth 2.0 Security BCP / Hydra: a public client on a non-https, non-localhost redirect never skips consent.
+    if req.client.is_public:
+        return req.redirect_uri.startswith("https://") or is_secure(req.redirect_uri, dev=False) and \
+            req.redirect_uri.startswith("http://")
+    return True
+
+
+async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]
+                        ) -> Response:
+    flow = await engine.repo.spend_consent_verifier(verifier) if len(verifier) <= 64 else None
+    if flow is None:
+        raise ClientError(AccessDenied("The consent verifier has already been used, has not been granted, or is "
+                                       "invalid."), req)
+    try:
+        if flow["client_id"] != req.client.id:
+            raise InvalidClient("The client_id does not match the one of the consent request.")
+        if expired(engine, flow):
+            raise RequestUnauthorized("The consent request has expired, please try again.")
+        _check_csrf(engine, cookies, "consent", req.client.id, flow["consent_csrf"])
+        consent = flow["consent"] or {}
+        if flow["status"] == "consent_rejected" or consent.get("error"):
+            raise _rejection(consent)
+        if not is_secure(req.redirect_uri, engine.config.dev):
+            raise InvalidRequest("Redirect URL is using an insecure protocol, http is only allowed for hosts "
+                                 "with suffix 'localhost', for example: http://myapp.localhost/.")
+    except OAuthError as exc:
+        raise ClientError(exc, req) from exc
+    return await issue_code(engine, req, flow)
+
+
+async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any) -> Response:
+    consent = flow["consent"] or {}
+    login = flow["login"] or {}
+    session = consent.get("session") or {}
+    issued = now()
+    token, signature = engine.codec.generate(CODE)
+    data = {
+        "access_token": session.get("access_token") or {},
+        "id_token": session.get("id_token") or {},
+        "auth_time": int(flow["authenticated_at"].timestamp()) if flow["authenticated_at"] else int(issued.timestamp()),
+        "rat": int(flow["requested_at"].timestamp()),
+        "acr": login.get("acr") or "",
+        "amr": login.get("amr") or [],
+        "sid": flow["login_session_id"] or "",
+        "nonce": req.nonce,
+    }
+    await engine.repo.insert_auth_code(
+        signature, flow["id"], req.client.id, flow["subject"], list(flow["granted_scope"]),
+        list(flow["granted_audience"]), req.redirect_uri if req.redirect_uri_sent else "", req.code_challenge,
+        engine.seal(data), issued, issued + timedelta(seconds=engine.config.ttl_auth_code))
+    values = {"code": token, "scope": " ".join(flow["granted_scope"]), "state": req.state,
+              "iss": engine.config.issuer}
+    return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
+
+
+def parse_time(value: datetime | None) -> int:
+    return int(value.timestamp()) if value else 0

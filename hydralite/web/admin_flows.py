@@ -1,0 +1,109 @@
+"""Admin routes for login/consent requests and sessions (what a login/consent UI calls)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hydralite.engine.flow_admin import FlowAdmin
+from hydralite.errors import APIError, bad_request
+from hydralite.web.common import api_json, read_json
+
+
+def _challenge(request: Request, kind: str) -> str:
+    q = request.query_params
+    value = q.get(f"{kind}_challenge") or q.get("challenge") or ""
+    if not value:
+        raise bad_request(f"Query parameter '{kind}_challenge' is not defined but should have been.")
+    return value
+
+
+def routes(admin: FlowAdmin) -> list[Route]:
+    async def get_login(request: Request) -> Response:
+        return api_json(await admin.get_login(_challenge(request, "login")))
+
+    async def accept_login(request: Request) -> Response:
+        return api_json(await admin.accept_login(_challenge(request, "login"), await read_json(request)))
+
+    async def reject_login(request: Request) -> Response:
+        return api_json(await admin.reject_login(_challenge(request, "login"), await _optional_json(request)))
+
+    async def get_consent(request: Request) -> Response:
+        return api_json(await admin.get_consent(_challenge(request, "consent")))
+
+    async def accept_consent(request: Request) -> Response:
+        return api_json(await admin.accept_consent(_challenge(request, "consent"), await _optional_json(request)))
+
+    async def reject_consent(request: Request) -> Response:
+        return api_json(await admin.reject_consent(_challenge(request, "consent"), await _optional_json(request)))
+
+    async def list_consent(request: Request) -> Response:
+        q = request.query_params
+        subject = q.get("subject", "")
+        if not subject:
+            raise bad_request("Query parameter 'subject' is not defined but should have been.")
+        try:
+            size = min(max(int(q.get("page_size") or 100), 1), 500)
+            offset = max(int(q.get("page_token") or 0), 0)
+        except ValueError as exc:
+            raise bad_request("Unable to parse pagination parameters.") from exc
+        items = await admin.list_consent_sessions(subject, q.get("login_session_id") or None, size + 1, offset)
+        base = str(request.url.replace(query=""))
+        link = f'<{base}?subject={subject}&page_size={size}&page_token=0>; rel="first"'
+        if len(items) > size:
+            link += f',<{base}?subject={subject}&page_size={size}&page_token={offset + size}>; rel="next"'
+        return api_json(items[:size], headers={"Link": link})
+
+    async def revoke_consent(request: Request) -> Response:
+        q = request.query_params
+        subject, client, everything = q.get("subject", ""), q.get("client", ""), q.get("all", "") == "true"
+        challenge = q.get("consent_request_id", "")
+        repo = admin.engine.repo
+        if challenge and not subject and not client:
+            await repo.revoke_consent_by_challenge(challenge)
+        elif subject and (client or everything) and not (client and everything):
+            await repo.revoke_consent(subject, client or None)
+        else:
+            raise APIError(400, "The request was malformed or contained invalid parameters",
+                           "Invalid combination of query parameters.")
+        return Response(status_code=204)
+
+    async def revoke_login(request: Request) -> Response:
+        q = request.query_params
+        repo = admin.engine.repo
+        if q.get("sid"):
+            await repo.delete_login_session(q["sid"])
+        elif q.get("subject"):
+            await repo.delete_login_sessions_of_subject(q["subject"])
+        else:
+            raise bad_request("Either 'subject' or 'sid' query parameters need to be defined.")
+        return Response(status_code=204)
+
+    base = "/admin/oauth2/auth"
+    return [
+        Route(f"{base}/requests/login", get_login, methods=["GET"]),
+        Route(f"{base}/requests/login/accept", accept_login, methods=["PUT"]),
+        Route(f"{base}/requests/login/reject", reject_login, methods=["PUT"]),
+        Route(f"{base}/requests/consent", get_consent, methods=["GET"]),
+        Route(f"{base}/requests/consent/accept", accept_consent, methods=["PUT"]),
+        Route(f"{base}/requests/consent/reject", reject_consent, methods=["PUT"]),
+        Route(f"{base}/sessions/consent", list_consent, methods=["GET"]),
+        Route(f"{base}/sessions/consent", revoke_consent, methods=["DELETE"]),
+        Route(f"{base}/sessions/login", revoke_login, methods=["DELETE"]),
+    ]
+
+
+async def _optional_json(request: Request) -> object:
+    """Reject and consent bodies may be empty (`{}` is implied)."""
+    from hydralite.web.common import read_body
+
+    body = await read_body(request)
+    if not body.strip():
+        return {}
+    import orjson
+
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"Unable to decode the request body: {exc}") from exc
