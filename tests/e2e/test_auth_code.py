@@ -1,0 +1,160 @@
+"""Authorization code + PKCE, refresh, reuse detection and the login/consent protocol, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import basic
+from tests.e2e.browser import Browser, pkce_pair, query
+
+REDIRECT = "http://127.0.0.1:5555/callback"
+
+
+@pytest.fixture
+async def browser(server, admin):
+    b = Browser(server.public_url, admin)
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def web_client(make_client):
+    return await make_client(grant_types=["authorization_code", "refresh_token"], response_types=["code"],
+                             redirect_uris=[REDIRECT], scope="openid offline_access profile api")
+
+
+async def exchange(public, client, code, verifier=None, redirect_uri=REDIRECT):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if verifier:
+        data["code_verifier"] = verifier
+    return await public.post("/oauth2/token", data=data, headers=basic(client["client_id"], client["client_secret"]))
+
+
+async def introspect(admin, token):
+    return (await admin.post("/admin/oauth2/introspect", data={"token": token})).json()
+
+
+async def test_code_pkce_refresh_introspect_revoke_userinfo(browser, public, admin, web_client):
+    verifier, challenge = pkce_pair()
+    code, params = await browser.code(web_client, REDIRECT, "openid offline_access api",
+                                      code_challenge=challenge, code_challenge_method="S256", nonce="n-0123456789")
+    assert params["scope"] == "openid offline_access api"
+    token = await exchange(public, web_client, code, verifier)
+    assert token.status_code == 200, token.text
+    body = token.json()
+    assert body["access_token"].startswith("ory_at_") and body["refresh_token"].startswith("ory_rt_")
+    assert body["id_token"].count(".") == 2 and body["token_type"] == "bearer"
+    info = await introspect(admin, body["access_token"])
+    assert info["active"] and info["sub"] == "foo@bar.com" and info["client_id"] == web_client["client_id"]
+
+    refreshed = await public.post("/oauth2/token", data={"grant_type": "refresh_token",
+                                                         "refresh_token": body["refresh_token"]},
+                                  headers=basic(web_client["client_id"], web_client["client_secret"]))
+    assert refreshed.status_code == 200, refreshed.text
+    new = refreshed.json()
+    assert new["refresh_token"] != body["refresh_token"] and new["id_token"]
+    assert (await introspect(admin, body["access_token"]))["active"] is False  # rotation drops the old AT
+    assert (await introspect(admin, new["refresh_token"]))["token_use"] == "refresh_token"
+
+    me = await public.get("/userinfo", headers={"Authorization": f"Bearer {new['access_token']}"})
+    assert me.status_code == 200 and me.json()["sub"] == "foo@bar.com"
+
+    revoked = await public.post("/oauth2/revoke", data={"token": new["refresh_token"]},
+                                headers=basic(web_client["client_id"], web_client["client_secret"]))
+    assert revoked.status_code == 200
+    me = await public.get("/userinfo", headers={"Authorization": f"Bearer {new['access_token']}"})
+    assert me.status_code == 401 and "invalid_token" in me.headers["www-authenticate"]
+
+
+async def test_code_reuse_revokes_first_tokens(browser, public, admin, web_client):
+    code, _ = await browser.code(web_client, REDIRECT, "offline_access api")
+    first = await exchange(public, web_client, code)
+    assert first.status_code == 200
+    second = await exchange(public, web_client, code)
+    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    assert (await introspect(admin, first.json()["access_token"]))["active"] is False
+    assert (await introspect(admin, first.json()["refresh_token"]))["active"] is False
+
+
+async def test_twenty_concurrent_exchanges_one_success(browser, public, web_client):
+    code, _ = await browser.code(web_client, REDIRECT, "api")
+    results = await asyncio.gather(*(exchange(public, web_client, code) for _ in range(20)))
+    statuses = sorted(r.status_code for r in results)
+    assert statuses.count(200) == 1 and statuses.count(400) == 19
+    assert all(r.json()["error"] == "invalid_grant" for r in results if r.status_code == 400)
+
+
+async def test_refresh_reuse_revokes_chain(browser, public, admin, web_client):
+    code, _ = await browser.code(web_client, REDIRECT, "offline_access")
+    tokens = (await exchange(public, web_client, code)).json()
+    auth = basic(web_client["client_id"], web_client["client_secret"])
+    rotated = (await public.post("/oauth2/token", data={"grant_type": "refresh_token",
+                                                        "refresh_token": tokens["refresh_token"]}, headers=auth)).json()
+    reuse = await public.post("/oauth2/token", data={"grant_type": "refresh_token",
+                                                     "refresh_token": tokens["refresh_token"]}, headers=auth)
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    assert (await introspect(admin, rotated["access_token"]))["active"] is False
+    again = await public.post("/oauth2/token", data={"grant_type": "refresh_token",
+                                                     "refresh_token": rotated["refresh_token"]}, headers=auth)
+    assert again.status_code == 400
+
+
+async def test_concurrent_refresh_one_success(browser, public, web_client):
+    code, _ = await browser.code(web_client, REDIRECT, "offline_access")
+    tokens = (await exchange(public, web_client, code)).json()
+    auth = basic(web_client["client_id"], web_client["client_secret"])
+    results = await asyncio.gather(*(public.post("/oauth2/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, headers=auth) for _ in range(10)))
+    assert sorted(r.status_code for r in results).count(200) == 1
+
+
+async def test_prompt_none_without_session_is_login_required(browser, web_client):
+    response = await browser.start(browser.auth_url(web_client, REDIRECT, "api", prompt="none"))
+    assert response.status_code == 303
+    params = query(response.headers["location"])
+    assert params["error"] == "login_required" and params["state"]
+
+
+async def test_remembered_login_is_skipped(browser, web_client):
+    first = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    after_login = await browser.login(first, remember=True, remember_for=3600)
+    await browser.consent(after_login)
+    again = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    challenge = query(again.headers["location"])["login_challenge"]
+    request = (await browser.admin.get("/admin/oauth2/auth/requests/login",
+                                       params={"login_challenge": challenge})).json()
+    assert request["skip"] is True and request["subject"] == "foo@bar.com"
+
+
+async def test_rejected_login_reaches_client_as_access_denied(browser, web_client):
+    first = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    back = await browser.login(first, reject=True)
+    assert back.status_code == 303
+    params = query(back.headers["location"])
+    assert params["error"] == "access_denied" and "denied" in params["error_description"]
+
+
+async def test_unregistered_redirect_uri_shows_error_page(browser, web_client):
+    response = await browser.get(browser.auth_url(web_client, "http://127.0.0.1:5555/evil", "api"))
+    assert response.status_code == 400 and "location" not in response.headers
+    assert "redirect_uri" in response.text and response.headers["x-frame-options"] == "DENY"
+
+
+async def test_login_verifier_is_single_use(browser, web_client):
+    first = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    challenge = query(first.headers["location"])["login_challenge"]
+    answer = await browser.admin.put("/admin/oauth2/auth/requests/login/accept",
+                                     params={"login_challenge": challenge}, json={"subject": "foo@bar.com"})
+    url = answer.json()["redirect_to"]
+    assert (await browser.get(url)).status_code == 302
+    replay = await browser.get(url)
+    assert replay.status_code == 303 and query(replay.headers["location"])["error"] == "access_denied"
+    handled = await browser.admin.get("/admin/oauth2/auth/requests/login", params={"login_challenge": challenge})
+    assert handled.status_code == 410 and "redirect_to" in handled.json()
+
+
+async def test_unknown_challenge_is_404(admin):
+    response = await admin.get("/admin/oauth2/auth/requests/login", params={"login_challenge": "nope"})
+    assert response.status_code == 404 and response.json()["error"]
