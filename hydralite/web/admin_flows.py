@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hydralite.engine.flow_admin import FlowAdmin
+from hydralite.engine.logout import Logout
 from hydralite.errors import APIError, bad_request
 from hydralite.web.common import api_json, read_json
 
@@ -80,6 +81,27 @@ def routes(admin: FlowAdmin) -> list[Route]:
             raise bad_request("Either 'subject' or 'sid' query parameters need to be defined.")
         return Response(status_code=204)
 
+    logout = Logout(admin.engine)
+
+    async def get_logout(request: Request) -> Response:
+        data = logout.request(_challenge(request, "logout"))
+        if data is None:
+            raise APIError(404, "Not Found", "Unable to locate the requested resource")
+        client_id = data.pop("client_id")
+        data["client"] = await admin._client(client_id) if client_id else None
+        return api_json(data)
+
+    async def accept_logout(request: Request) -> Response:
+        redirect_to = logout.accept(_challenge(request, "logout"))
+        if redirect_to is None:
+            raise APIError(404, "Not Found", "Unable to locate the requested resource")
+        return api_json({"redirect_to": redirect_to})
+
+    async def reject_logout(request: Request) -> Response:
+        if logout.request(_challenge(request, "logout")) is None:
+            raise APIError(404, "Not Found", "Unable to locate the requested resource")
+        return Response(status_code=204)
+
     base = "/admin/oauth2/auth"
     return [
         Route(f"{base}/requests/login", get_login, methods=["GET"]),
@@ -88,6 +110,9 @@ def routes(admin: FlowAdmin) -> list[Route]:
         Route(f"{base}/requests/consent", get_consent, methods=["GET"]),
         Route(f"{base}/requests/consent/accept", accept_consent, methods=["PUT"]),
         Route(f"{base}/requests/consent/reject", reject_consent, methods=["PUT"]),
+        Route(f"{base}/requests/logout", get_logout, methods=["GET"]),
+        Route(f"{base}/requests/logout/accept", accept_logout, methods=["PUT"]),
+        Route(f"{base}/requests/logout/reject", reject_logout, methods=["PUT"]),
         Route(f"{base}/sessions/consent", list_consent, methods=["GET"]),
         Route(f"{base}/sessions/consent", revoke_consent, methods=["DELETE"]),
         Route(f"{base}/sessions/login", revoke_login, methods=["DELETE"]),

@@ -13,6 +13,7 @@ from hydralite.crypto.tokens import ACCESS
 from hydralite.engine import authorize, flows, oidc
 from hydralite.engine.core import Engine, now
 from hydralite.engine.forms import Form, single
+from hydralite.engine.logout import Logout
 from hydralite.errors import InvalidToken, OAuthError
 from hydralite.web.common import NO_STORE, oauth_json, read_form
 
@@ -110,6 +111,18 @@ def routes(engine: Engine) -> list[Route]:
                               {"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
         return oauth_json(oidc.userinfo(engine, record.client_id, record.subject, engine.open(record.session)))
 
+    logout = Logout(engine)
+
+    async def end_session(request: Request) -> Response:
+        try:
+            params = await _params(request)
+            query = urlencode([(k, v) for k, vs in params.items() if k != "logout_verifier" for v in vs])
+            outcome = await logout.start(params, dict(request.cookies),
+                                         f"{engine.config.public_url}/oauth2/sessions/logout?{query}")
+        except OAuthError as exc:
+            return error_page(engine, exc)
+        return _send(engine, outcome)
+
     async def fallback_error(request: Request) -> Response:
         q = request.query_params
         desc = q.get("error_description", "")
@@ -124,6 +137,7 @@ def routes(engine: Engine) -> list[Route]:
     return [
         Route("/oauth2/auth", auth, methods=["GET", "POST"]),
         Route("/userinfo", userinfo, methods=["GET", "POST"]),
+        Route("/oauth2/sessions/logout", end_session, methods=["GET", "POST"]),
         Route("/oauth2/fallbacks/error", fallback_error, methods=["GET"]),
         Route("/oauth2/fallbacks/login", fallback(
             "Login", "The login provider is not configured: set URLS_LOGIN to your login app."), methods=["GET"]),

@@ -158,3 +158,32 @@ async def test_login_verifier_is_single_use(browser, web_client):
 async def test_unknown_challenge_is_404(admin):
     response = await admin.get("/admin/oauth2/auth/requests/login", params={"login_challenge": "nope"})
     assert response.status_code == 404 and response.json()["error"]
+
+
+async def test_op_initiated_logout_ends_the_session(browser, web_client):
+    first = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    await browser.consent(await browser.login(first, remember=True))
+    start = await browser.get(f"{browser.public_url}/oauth2/sessions/logout")
+    assert start.status_code == 302
+    challenge = query(start.headers["location"])["logout_challenge"]
+    request = await browser.admin.get("/admin/oauth2/auth/requests/logout", params={"logout_challenge": challenge})
+    assert request.status_code == 200 and request.json()["subject"] == "foo@bar.com"
+    assert request.json()["rp_initiated"] is False
+    accepted = await browser.admin.put("/admin/oauth2/auth/requests/logout/accept",
+                                       params={"logout_challenge": challenge})
+    done = await browser.get(accepted.json()["redirect_to"])
+    assert done.status_code == 302 and done.headers["location"].endswith("/oauth2/fallbacks/logout/callback")
+    again = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    login = await browser.admin.get("/admin/oauth2/auth/requests/login",
+                                    params={"login_challenge": query(again.headers["location"])["login_challenge"]})
+    assert login.json()["skip"] is False
+
+
+async def test_logout_with_state_but_no_hint_is_refused(browser):
+    response = await browser.get(f"{browser.public_url}/oauth2/sessions/logout?state=abcdefgh1234")
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_error_page_escapes_html(browser):
+    response = await browser.get(f"{browser.public_url}/oauth2/fallbacks/error?error=x&error_description=<script>x</script>")
+    assert "<script>" not in response.text and "&lt;script&gt;" in response.text
