@@ -111,6 +111,8 @@ class Config:
     workers: int = 1
     pool_max_size: int = 0  # 0: taken from the DSN or the default
     ui_port: int = 3000
+    #: `serve all --dev` with no URLS_LOGIN/CONSENT/LOGOUT runs the example login/consent app itself.
+    embedded_ui: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -223,9 +225,14 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
     public = (env.get("URLS_SELF_PUBLIC", "").strip() or issuer).rstrip("/")
     values["public_url"] = public
     values["admin_url"] = (env.get("URLS_SELF_ADMIN", "").strip() or f"http://localhost:{admin_port}").rstrip("/")
-    values["login_url"] = env.get("URLS_LOGIN", "").strip() or f"{public}/oauth2/fallbacks/login"
-    values["consent_url"] = env.get("URLS_CONSENT", "").strip() or f"{public}/oauth2/fallbacks/consent"
-    values["logout_url"] = env.get("URLS_LOGOUT", "").strip() or f"{public}/oauth2/fallbacks/logout"
+    ui_names = ("URLS_LOGIN", "URLS_CONSENT", "URLS_LOGOUT")
+    fallback = public + "/oauth2/fallbacks"
+    if is_dev and not any(env.get(n, "").strip() for n in ui_names) and not _bool(env.get("HYDRALITE_NO_UI", "")):
+        values["embedded_ui"] = True
+        fallback = f"http://localhost:{values.get('ui_port', 3000)}"
+    values["login_url"] = env.get("URLS_LOGIN", "").strip() or f"{fallback}/login"
+    values["consent_url"] = env.get("URLS_CONSENT", "").strip() or f"{fallback}/consent"
+    values["logout_url"] = env.get("URLS_LOGOUT", "").strip() or f"{fallback}/logout"
     values["error_url"] = env.get("URLS_ERROR", "").strip() or f"{public}/oauth2/fallbacks/error"
     values["post_logout_redirect_url"] = (env.get("URLS_POST_LOGOUT_REDIRECT", "").strip()
                                           or f"{public}/oauth2/fallbacks/logout/callback")

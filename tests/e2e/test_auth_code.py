@@ -185,5 +185,6 @@ async def test_logout_with_state_but_no_hint_is_refused(browser):
 
 
 async def test_error_page_escapes_html(browser):
-    response = await browser.get(f"{browser.public_url}/oauth2/fallbacks/error?error=x&error_description=<script>x</script>")
+    url = f"{browser.public_url}/oauth2/fallbacks/error?error=x&error_description=<script>x</script>"
+    response = await browser.get(url)
     assert "<script>" not in response.text and "&lt;script&gt;" in response.text
