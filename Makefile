@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
+OIDC   := tests/e2e/oidc_client/node_modules/.installed-stamp
+
 .PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -13,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# openid-client (npm) checks the OpenID Connect flow from a certified relying party's point of view.
+$(OIDC): tests/e2e/oidc_client/package.json
+	cd tests/e2e/oidc_client && npm install --no-audit --no-fund --loglevel=error
+	@touch $(OIDC)
+
 run: $(STAMP)
 	SERVE_PUBLIC_HOST=$${SERVE_PUBLIC_HOST:-127.0.0.1} SERVE_ADMIN_HOST=$${SERVE_ADMIN_HOST:-127.0.0.1} \
 		$(BIN)/hydralite serve all --dev
@@ -20,7 +27,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check hydralite tests bench
 
-test: $(STAMP) lint
+test: $(STAMP) $(OIDC) lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
