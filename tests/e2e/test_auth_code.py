@@ -188,3 +188,47 @@ async def test_error_page_escapes_html(browser):
     url = f"{browser.public_url}/oauth2/fallbacks/error?error=x&error_description=<script>x</script>"
     response = await browser.get(url)
     assert "<script>" not in response.text and "&lt;script&gt;" in response.text
+
+
+async def test_authorize_errors_redirect_with_state(browser, web_client):
+    bad_scope = await browser.get(browser.auth_url(web_client, REDIRECT, "admin"))
+    assert bad_scope.status_code == 303
+    params = query(bad_scope.headers["location"])
+    assert params["error"] == "invalid_scope" and params["state"] and params["iss"]
+    short_state = await browser.get(browser.auth_url(web_client, REDIRECT, "api", state="short"))
+    assert query(short_state.headers["location"])["error"] == "invalid_state"
+    plain = await browser.get(browser.auth_url(web_client, REDIRECT, "api", code_challenge="c" * 43,
+                                               code_challenge_method="plain"))
+    assert query(plain.headers["location"])["error"] == "invalid_request"
+    token = await browser.get(browser.auth_url(web_client, REDIRECT, "api", response_type="token"))
+    assert query(token.headers["location"])["error"] == "unsupported_response_type"
+    unknown = await browser.get(f"{browser.public_url}/oauth2/auth?client_id=nope&response_type=code&"
+                                f"redirect_uri={REDIRECT}&state=abcdefghij")
+    assert unknown.status_code == 400 and "location" not in unknown.headers
+
+
+async def test_form_post_and_post_authorize(browser, web_client):
+    first = await browser.http.post(f"{browser.public_url}/oauth2/auth", data={
+        "client_id": web_client["client_id"], "response_type": "code", "redirect_uri": REDIRECT, "scope": "api",
+        "state": "state-0123456789", "response_mode": "form_post"})
+    assert first.status_code == 302
+    back = await browser.consent(await browser.login(first))
+    assert back.status_code == 200 and back.headers["x-frame-options"] == "DENY"
+    assert 'name="code"' in back.text and f'action="{REDIRECT}"' in back.text and "state-0123456789" in back.text
+
+
+async def test_code_flow_for_client_without_the_grant_is_unauthorized(browser, public, make_client):
+    client = await make_client(grant_types=["client_credentials"], redirect_uris=[REDIRECT], scope="api")
+    code, _ = await browser.code(client, REDIRECT, "api")
+    response = await exchange(public, client, code)
+    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+
+
+async def test_code_bound_to_client_and_redirect_uri(browser, public, web_client, make_client):
+    other = await make_client(grant_types=["authorization_code"], redirect_uris=[REDIRECT], scope="api")
+    code, _ = await browser.code(web_client, REDIRECT, "api")
+    stolen = await exchange(public, other, code)
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    wrong = await exchange(public, web_client, code, redirect_uri="http://127.0.0.1:5555/other")
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert (await exchange(public, web_client, code)).status_code == 200  # neither attempt spent it

@@ -45,7 +45,9 @@ class AuthorizationCode:
         data = engine.open(row["session"])
         minted = mint(engine, client, "authorization_code", row["subject"], list(row["scope"]),
                       list(row["audience"]), row["request_id"], data)
+        # Sign first: nothing is written unless the whole response can be sent.
+        result = await response(engine, client, "authorization_code", minted, data)
         if not await engine.repo.exchange_code(signature, minted.access, minted.refresh):
             # A concurrent exchange spent the code first: exactly one of them succeeds.
             raise InvalidGrant("The authorization code has already been used.")
-        return await response(engine, client, "authorization_code", minted, data)
+        return result

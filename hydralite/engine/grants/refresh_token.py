@@ -48,6 +48,8 @@ class RefreshToken:
                       record.request_id, data)
         if minted.refresh is None:
             raise InvalidGrant("The client may no longer use refresh tokens.")
+        # Sign first: nothing is written unless the whole response can be sent.
+        result = await response(engine, client, "refresh_token", minted, data)
         if not await engine.repo.rotate_refresh(record.signature, minted.access, minted.refresh):
             raise InvalidGrant("The refresh token was already used.")
-        return await response(engine, client, "refresh_token", minted, data)
+        return result
