@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Server logs and data directories of this test run, removed at the end.
+SCRATCH = Path(tempfile.mkdtemp(prefix="hydralite-tests-"))
 TEST_SECRET = "test-system-secret-0123456789abcdef"
 _counter = itertools.count()
 
@@ -68,6 +71,8 @@ def postgres() -> Iterator[Postgres]:
         yield Postgres(server.get_uri(), root / "pgdata")
     finally:
         server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +115,7 @@ def server_env(dsn: str, public_port: int, admin_port: int, **extra: str) -> dic
         "URLS_LOGIN": "http://127.0.0.1:9/login",
         "URLS_CONSENT": "http://127.0.0.1:9/consent",
         "URLS_LOGOUT": "http://127.0.0.1:9/logout",
-        "HYDRALITE_DATA_DIR": tempfile.mkdtemp(prefix="hydralite-test-data-"),
+        "HYDRALITE_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=SCRATCH),
     })
     env.update(extra)
     return env
@@ -135,7 +140,7 @@ def run_server(dsn: str, *args: str, ready_path: str = "/health/ready", **extra:
     """Start `hydralite serve all --dev` on free ports; stop it by PID afterwards."""
     public_port, admin_port = free_port(), free_port()
     env = server_env(dsn, public_port, admin_port, **extra)
-    log_path = Path(tempfile.mkstemp(prefix="hydralite-server-", suffix=".log")[1])
+    log_path = Path(tempfile.mkstemp(prefix="server-", suffix=".log", dir=SCRATCH)[1])
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "hydralite", "serve", "all", "--dev", *args], env=env,
                                    stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
