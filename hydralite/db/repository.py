@@ -51,6 +51,9 @@ def translate(exc: BaseException) -> Exception | None:
         return errors.conflict()
     if isinstance(exc, _REJECTED):
         return errors.StorageRejected("A value could not be stored.")
+    if isinstance(exc, asyncpg.exceptions.ForeignKeyViolationError):
+        # The client was deleted while this request was using it.
+        return errors.InvalidClient("The OAuth 2.0 Client no longer exists.")
     if isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError):
         return errors.StorageUnavailable(type(exc).__name__)
     if isinstance(exc, _UNAVAILABLE):
