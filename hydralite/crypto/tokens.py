@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets as _secrets
 from collections.abc import Sequence
 
@@ -26,11 +27,19 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _unb64(text: str) -> bytes | None:
+    """Strict, canonical base64url: Python's decoder skips stray characters and ignores unused low bits,
+    which would let many different strings name the same token."""
+    if not _B64URL.fullmatch(text):
+        return None
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError):
         return None
+    return data if b64(data) == text else None
 
 
 def derive_key(secret: str) -> bytes:
