@@ -55,18 +55,20 @@ def parse_dsn(dsn: str) -> PoolSettings:
         elif key in _LIBPQ_OPTIONS:
             kept.append((key, value))
         # Anything else (e.g. Hydra's `search_path` handled by pop) is dropped rather than sent to the server.
-    max_size = int(opts.get("max_conns") or DEFAULT_MAX_SIZE)
-    min_size = min(int(opts.get("max_idle_conns") or 2), max_size)
-    lifetime = opts.get("max_conn_idle_time") or opts.get("max_conn_lifetime")
-    settings = PoolSettings(
-        dsn=urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), "")),
-        min_size=max(min_size, 1),
-        max_size=max(max_size, 1),
-        max_inactive_lifetime=parse_duration(lifetime) if lifetime else 300.0,
-        connect_timeout=parse_duration(opts["connect_timeout"] + "s") if opts.get("connect_timeout") else 5.0,
-        application_name=opts.get("application_name", "hydralite"),
-    )
-    return settings
+    try:
+        max_size = int(opts.get("max_conns") or DEFAULT_MAX_SIZE)
+        min_size = min(int(opts.get("max_idle_conns") or 2), max_size)
+        lifetime = opts.get("max_conn_idle_time") or opts.get("max_conn_lifetime")
+        return PoolSettings(
+            dsn=urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), "")),
+            min_size=max(min_size, 1),
+            max_size=max(max_size, 1),
+            max_inactive_lifetime=parse_duration(lifetime) if lifetime else 300.0,
+            connect_timeout=parse_duration(opts["connect_timeout"] + "s") if opts.get("connect_timeout") else 5.0,
+            application_name=opts.get("application_name", "hydralite"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"invalid DSN option ({', '.join(sorted(opts))}): {exc}") from None
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

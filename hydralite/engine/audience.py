@@ -9,11 +9,12 @@ from hydralite.errors import InvalidRequest
 
 
 def parse(values: Sequence[str]) -> list[str]:
-    """`audience` may repeat or be space-delimited (fosite GetAudiences)."""
+    """`audience` may repeat (values kept whole) or be one space-delimited value (fosite GetAudiences)."""
+    parts = list(values) if len(values) > 1 else values[0].split(" ") if values else []
     seen: dict[str, None] = {}
-    for value in values:
-        for part in value.split():
-            seen[part] = None
+    for part in parts:
+        if part.strip():
+            seen[part.strip()] = None
     return list(seen)
 
 

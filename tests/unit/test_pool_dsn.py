@@ -1,0 +1,52 @@
+"""DSNs written for Hydra: its options size the pool and never reach PostgreSQL as session settings."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from hydralite.db.pool import DEFAULT_MAX_SIZE, parse_dsn
+
+
+def test_hydra_options_set_the_pool_and_are_removed():
+    s = parse_dsn("postgres://hydra:secret@db:5432/hydra?sslmode=disable&max_conns=20&max_idle_conns=4"
+                  "&max_conn_lifetime=1h")
+    assert s.max_size == 20
+    assert s.min_size == 4
+    assert s.max_inactive_lifetime == 3600
+    parts = urlsplit(s.dsn)
+    assert parts.scheme == "postgresql"
+    assert parts.netloc == "hydra:secret@db:5432" and parts.path == "/hydra"
+    assert parse_qs(parts.query) == {"sslmode": ["disable"]}
+
+
+def test_seed_dsn_of_the_quickstart():
+    s = parse_dsn("postgres://hydra:secret@postgresd:5432/hydra?sslmode=disable&max_conns=20&max_idle_conns=4")
+    assert (s.max_size, s.min_size) == (20, 4)
+    assert "max_conns" not in s.dsn and "max_idle_conns" not in s.dsn and "sslmode=disable" in s.dsn
+
+
+def test_unknown_and_pop_options_are_dropped():
+    s = parse_dsn("postgres://u@h/db?search_path=x&max_conn_idle_time=30s&application_name=hl&connect_timeout=3")
+    assert urlsplit(s.dsn).query == ""
+    assert s.max_inactive_lifetime == 30 and s.application_name == "hl" and s.connect_timeout == 3
+
+
+def test_defaults_and_bounds():
+    s = parse_dsn("postgresql://u@h/db")
+    assert s.max_size == DEFAULT_MAX_SIZE and 1 <= s.min_size <= s.max_size
+    s = parse_dsn("postgres://u@h/db?max_conns=3&max_idle_conns=10")
+    assert s.max_size == 3 and s.min_size == 3
+    assert parse_dsn("cockroach://u@h/db").dsn.startswith("postgresql://")
+
+
+def test_unsupported_scheme():
+    with pytest.raises(ValueError, match="unsupported DSN scheme"):
+        parse_dsn("mysql://u@h/db")
+
+
+@pytest.mark.parametrize("query", ["max_conns=abc", "max_idle_conns=1.5", "max_conn_lifetime=forever"])
+def test_bad_option_values_name_the_option(query):
+    with pytest.raises(ValueError, match="invalid DSN option"):
+        parse_dsn(f"postgres://u@h/db?{query}")
