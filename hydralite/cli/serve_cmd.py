@@ -1,4 +1,4 @@
-"""`hydralite serve all|public|admin [--dev] [--workers N]`."""
+"""`hydralite serve all|public|admin|ui [--dev] [--workers N]` (`ui`: the example login/consent app)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hydralite import config as configuration
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the public and/or admin HTTP APIs")
-    p.add_argument("which", choices=["all", "public", "admin"])
+    p.add_argument("which", choices=["all", "public", "admin", "ui"])
     p.add_argument("--dev", action="store_true", help="development mode (http issuer, generated secret, …)")
     p.add_argument("--workers", type=int, default=0, help="worker processes (default HYDRALITE_WORKERS or 1)")
     p.add_argument("-c", "--config", action="append", default=[], help="accepted for Hydra compatibility; "
@@ -21,6 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hydralite import server
 
+    if args.which == "ui":
+        import os
+
+        from hydralite.ui import run as ui
+
+        ui.run(os.environ)
+        return 0
     cfg = configuration.load(dev=True if args.dev else None)
     server.serve(cfg, args.which, workers=args.workers or cfg.workers)
     return 0

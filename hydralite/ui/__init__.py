@@ -1,0 +1,1 @@
+"""The example login/consent/logout app (`hydralite serve ui`)."""

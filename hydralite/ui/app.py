@@ -1,0 +1,250 @@
+"""The example login, consent and logout app: the pattern to copy into your own application.
+
+hydralite sends the browser here with a challenge; the app reads the request through the admin
+API, shows a page (or skips it when hydralite says the user is already known), then accepts or
+rejects through the admin API and sends the browser to the returned `redirect_to` with a 303.
+It talks to hydralite only over HTTP, so it could run anywhere the admin API is reachable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hydralite.ui import pages
+from hydralite.ui.admin_api import HydraAdmin, PageError
+
+log = logging.getLogger("hydralite.ui")
+
+DEMO_EMAIL, DEMO_PASSWORD = "foo@bar.com", "foobar"
+REMEMBER_FOR = 3600
+CSRF_COOKIE = "hydralite_ui_csrf"
+DENIED = {"error": "access_denied", "error_description": "The resource owner denied the request"}
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class SecurityHeaders:
+    """Adds the anti-framing and CSP headers to every response, and turns a crash into a plain 500 page."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("example UI: unexpected error")
+            if started:
+                raise
+            page = pages.error("Something went wrong", "The login app failed; please try again.")
+            await HTMLResponse(page, 500)(scope, receive, send_with_headers)
+
+
+class Csrf:
+    """Double-submit token bound to the challenge: the form carries HMAC(key, browser cookie | challenge)."""
+
+    def __init__(self) -> None:
+        self.key = secrets.token_bytes(32)  # per process: a restart invalidates open forms, nothing else
+
+    def token(self, browser: str, challenge: str) -> str:
+        return hmac.new(self.key, f"{browser}|{challenge}".encode(), "sha256").hexdigest()
+
+    def check(self, request: Request, challenge: str, token: str) -> None:
+        browser = request.cookies.get(CSRF_COOKIE, "")
+        if not browser or not hmac.compare_digest(self.token(browser, challenge), token):
+            raise PageError(403, "Form expired", "This form is invalid or has expired. Go back and try again.")
+
+    def form_page(self, request: Request, render: Callable[[str], str]) -> Response:
+        """Render a form with its token, setting the browser cookie on first visit."""
+        browser = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        response = HTMLResponse(render(self.token(browser, request.state.challenge)))
+        if request.cookies.get(CSRF_COOKIE) != browser:
+            response.set_cookie(CSRF_COOKIE, browser, httponly=True, samesite="lax", path="/",
+                                secure=request.url.scheme == "https")
+        return response
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _challenge(request: Request, kind: str) -> str:
+    challenge = request.query_params.get(f"{kind}_challenge", "")
+    if not challenge:
+        raise PageError(400, "Missing challenge", f"The {kind}_challenge query parameter is missing. "
+                        "This page is opened by hydralite during sign-in, not directly.")
+    request.state.challenge = challenge
+    return challenge
+
+
+def _client_name(req: dict[str, Any]) -> str:
+    client = req.get("client") or {}
+    return str(client.get("client_name") or client.get("client_id") or "an application")
+
+
+def _id_token_claims(subject: str, scopes: list[str]) -> dict[str, Any]:
+    """Claims added to the ID token: the demo user's email, when the `email` scope was granted."""
+    if "email" in scopes and subject == DEMO_EMAIL:
+        return {"email": DEMO_EMAIL, "email_verified": True}
+    return {}
+
+
+def _go(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+def create_app(admin_url: str) -> Starlette:
+    """The login/consent/logout app against hydralite's admin API at `admin_url`."""
+    hydra = HydraAdmin(admin_url)
+    csrf = Csrf()
+
+    async def posted(request: Request) -> tuple[FormData, str]:
+        form = await request.form()
+        challenge = _text(form, "challenge")
+        request.state.challenge = challenge
+        csrf.check(request, challenge, _text(form, "csrf"))
+        return form, challenge
+
+    async def home(request: Request) -> Response:
+        return HTMLResponse(pages.index())
+
+    async def static_css(request: Request) -> Response:
+        return Response(pages.CSS, media_type="text/css")
+
+    async def login_get(request: Request) -> Response:
+        challenge = _challenge(request, "login")
+        req = await hydra.get("login", challenge)
+        if req.get("skip"):  # hydralite already knows the user: never show the form, accept the same subject
+            return _go(await hydra.accept("login", challenge, {"subject": req.get("subject", "")}))
+        hint = (req.get("oidc_context") or {}).get("login_hint", "")
+        return csrf.form_page(request, lambda token: pages.login(challenge, token, _client_name(req), hint))
+
+    async def login_post(request: Request) -> Response:
+        form, challenge = await posted(request)
+        if _text(form, "action") == "deny":
+            return _go(hydra.redirect_url(await hydra.reject("login", challenge, DENIED)))
+        email, password = _text(form, "email"), _text(form, "password")
+        if not (hmac.compare_digest(email.encode(), DEMO_EMAIL.encode())
+                and hmac.compare_digest(password.encode(), DEMO_PASSWORD.encode())):
+            req = await hydra.get("login", challenge)
+            return csrf.form_page(request, lambda token: pages.login(
+                challenge, token, _client_name(req), email, "The email address or password is wrong."))
+        remember = _text(form, "remember") == "1"
+        body: dict[str, Any] = {"subject": DEMO_EMAIL, "remember": remember}
+        if remember:
+            body["remember_for"] = REMEMBER_FOR
+        return _go(await hydra.accept("login", challenge, body))
+
+    async def accept_consent(challenge: str, req: dict[str, Any], scopes: list[str], remember: bool) -> Response:
+        body: dict[str, Any] = {
+            "grant_scope": scopes,
+            "grant_access_token_audience": req.get("requested_access_token_audience") or [],
+            "remember": remember,
+            "session": {"access_token": {}, "id_token": _id_token_claims(req.get("subject", ""), scopes)},
+        }
+        if remember:
+            body["remember_for"] = REMEMBER_FOR
+        return _go(await hydra.accept("consent", challenge, body))
+
+    async def consent_get(request: Request) -> Response:
+        challenge = _challenge(request, "consent")
+        req = await hydra.get("consent", challenge)
+        requested = req.get("requested_scope") or []
+        if req.get("skip") or (req.get("client") or {}).get("skip_consent"):
+            return await accept_consent(challenge, req, requested, remember=False)
+        return csrf.form_page(request, lambda token: pages.consent(
+            challenge, token, _client_name(req), req.get("subject", ""), requested,
+            req.get("requested_access_token_audience") or []))
+
+    async def consent_post(request: Request) -> Response:
+        form, challenge = await posted(request)
+        if _text(form, "action") == "deny":
+            return _go(hydra.redirect_url(await hydra.reject("consent", challenge, DENIED)))
+        req = await hydra.get("consent", challenge)  # the requested scopes bound what may be granted
+        ticked = set(form.getlist("grant_scope"))
+        scopes = [s for s in req.get("requested_scope") or [] if s in ticked]
+        return await accept_consent(challenge, req, scopes, remember=_text(form, "remember") == "1")
+
+    async def logout_get(request: Request) -> Response:
+        challenge = _challenge(request, "logout")
+        req = await hydra.get("logout", challenge)
+        return csrf.form_page(request, lambda token: pages.logout(challenge, token, req.get("subject") or ""))
+
+    async def logout_post(request: Request) -> Response:
+        form, challenge = await posted(request)
+        if _text(form, "action") == "accept":
+            return _go(await hydra.accept("logout", challenge))
+        await hydra.reject("logout", challenge)  # hydralite answers 204: this app says what happens next
+        return HTMLResponse(pages.still_signed_in())
+
+    async def on_page_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageError)
+        return HTMLResponse(pages.error(exc.title, exc.message, exc.link), exc.status)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        title = "Not found" if exc.status_code == 404 else "Request not allowed"
+        return HTMLResponse(pages.error(title, str(exc.detail)), exc.status_code)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await hydra.close()
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        PageError: on_page_error, HTTPException: on_http_error}
+    app = Starlette(routes=[
+        Route("/", home), Route("/static.css", static_css),
+        Route("/login", login_get, methods=["GET"]), Route("/login", login_post, methods=["POST"]),
+        Route("/consent", consent_get, methods=["GET"]), Route("/consent", consent_post, methods=["POST"]),
+        Route("/logout", logout_get, methods=["GET"]), Route("/logout", logout_post, methods=["POST"]),
+    ], exception_handlers=handlers, lifespan=lifespan)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+async def serve_ui(host: str, port: int, admin_url: str, shutdown_trigger: Callable[[], Awaitable[Any]]) -> None:
+    """Serve the app with Hypercorn until `shutdown_trigger` completes (e.g. `stop_event.wait`)."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.accesslog = None
+    config.include_server_header = False
+    config.graceful_timeout = 5
+    log.info("serving the example login/consent UI on http://%s:%s (admin API %s)", host, port, admin_url)
+    await serve(create_app(admin_url), config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
