@@ -116,6 +116,13 @@ def test_readme_documents_the_compose_commands():
     assert MIGRATE in readme and SERVE in readme
 
 
+def test_readme_configuration_table_lists_every_variable_config_reads():
+    names = set(re.findall(r'"([A-Z][A-Z0-9_]*[A-Z0-9])"', (ROOT / "hydralite" / "config.py").read_text()))
+    assert {"DSN", "SECRETS_SYSTEM", "SERVE_PUBLIC_PORT", "URLS_SELF_ISSUER"} <= names
+    rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", (ROOT / "README.md").read_text(), re.MULTILINE))
+    assert sorted(names - rows) == []
+
+
 def test_dockerfile_runs_the_hydralite_console_script(dockerfile):
     instructions = dict(dockerfile)
     assert instructions["FROM"] == "python:3.11-slim"
