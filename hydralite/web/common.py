@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,9 +19,11 @@ log = logging.getLogger("hydralite.web")
 
 MAX_BODY = 1 << 20  # 1 MiB, as Hydra's form parser
 MAX_FIELDS = 1000
+MAX_DRAIN = 8 << 20
 OAUTH_JSON = "application/json;charset=UTF-8"
 API_JSON = "application/json; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 class BodyTooLarge(APIError):
@@ -33,18 +36,36 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
         try:
-            if int(length) > limit:
-                raise BodyTooLarge()
+            declared = int(length)
         except ValueError as exc:
             raise InvalidRequest("The Content-Length header is invalid.") from exc
+        if declared > limit:
+            await _drain(request, declared)
+            raise BodyTooLarge()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
+            await _drain(request, size)
             raise BodyTooLarge()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _drain(request: Request, size: int) -> None:
+    """Read and drop a moderately oversized body so the client sees the 413 instead of a reset connection
+    (closing a socket with unread data makes the kernel send RST); beyond MAX_DRAIN we just close."""
+    if size > MAX_DRAIN:
+        return
+    seen = 0
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > MAX_DRAIN:
+                return
+    except ClientDisconnect:
+        return
 
 
 def _check_value(name: str, value: str) -> None:
@@ -74,6 +95,8 @@ async def read_form(request: Request) -> dict[str, list[str]]:
         raise InvalidRequest("The POST body can not be empty.")
     if ctype != "application/x-www-form-urlencoded":
         raise InvalidRequest("The request body must be application/x-www-form-urlencoded or multipart/form-data.")
+    if _BAD_ESCAPE.search(body):  # Go's url.ParseQuery refuses these; parse_qsl would keep them verbatim
+        raise InvalidRequest("Unable to parse the form body: invalid percent-encoding.")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict",
                           max_num_fields=MAX_FIELDS)
