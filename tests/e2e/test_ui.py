@@ -5,6 +5,7 @@ ends up with a code; plus escaping, security headers, CSRF and the admin-error p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import os
 import re
@@ -30,28 +31,40 @@ class Setup:
     admin: httpx.AsyncClient
 
 
+@contextlib.asynccontextmanager
+async def running_ui(port: int, admin_url: str) -> AsyncIterator[str]:
+    """The app served by Hypercorn in this process (as `serve all --dev` embeds it) until the block ends."""
+    from hydralite.ui.app import serve_ui
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_ui("127.0.0.1", port, admin_url, stop.wait))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=30) as probe:
+            for _ in range(200):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await probe.get(url)).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+def ui_urls(port: int) -> dict[str, str]:
+    return {f"URLS_{k.upper()}": f"http://127.0.0.1:{port}/{k}" for k in ("login", "consent", "logout")}
+
+
 @pytest.fixture(scope="module")
 async def setup(postgres, template_db) -> AsyncIterator[Setup]:
     """A server whose login/consent/logout URLs point at the app, and the app served in this process."""
-    from hydralite.ui.app import serve_ui
-
     port = free_port()
-    ui = f"http://127.0.0.1:{port}"
     dsn = await postgres.create_database(template_db)
-    with run_server(dsn, URLS_LOGIN=f"{ui}/login", URLS_CONSENT=f"{ui}/consent", URLS_LOGOUT=f"{ui}/logout") as srv:
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve_ui("127.0.0.1", port, srv.admin_url, stop.wait))
-        async with httpx.AsyncClient(timeout=30) as probe:
-            for _ in range(100):
-                try:
-                    if (await probe.get(ui)).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(base_url=srv.admin_url, timeout=30) as admin:
+    with run_server(dsn, **ui_urls(port)) as srv:
+        async with running_ui(port, srv.admin_url) as ui, \
+                httpx.AsyncClient(base_url=srv.admin_url, timeout=30) as admin:
             yield Setup(srv, ui, admin)
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 @pytest.fixture
@@ -257,6 +270,22 @@ async def test_handled_login_request_is_410_with_a_link_to_start_again(setup, br
     again = await browser.get(f"{setup.ui}/login", params={"login_challenge": hidden(form.text, "challenge")})
     assert again.status_code == 410 and "already been completed" in again.text
     assert f'href="{html.escape(url)}"' in again.text
+
+
+async def test_expired_login_request_is_401(postgres, template_db, browser):
+    port = free_port()
+    dsn = await postgres.create_database(template_db)
+    with run_server(dsn, TTL_LOGIN_CONSENT_REQUEST="1s", **ui_urls(port)) as srv:
+        async with running_ui(port, srv.admin_url) as ui, \
+                httpx.AsyncClient(base_url=srv.admin_url, timeout=30) as admin:
+            setup = Setup(srv, ui, admin)
+            client = await make_client(setup)
+            start = await browser.get(auth_url(setup, client, "offline_access"))
+            assert start.status_code == 302 and start.headers["location"].startswith(f"{ui}/login?")
+            await asyncio.sleep(2.1)  # past the 1 s request lifetime
+            expired = await browser.get(start.headers["location"])
+    assert expired.status_code == 401 and "expired" in expired.text
+    assert_secure(expired)
 
 
 async def test_logout_reject_then_accept(setup, browser):
