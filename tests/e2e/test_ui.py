@@ -335,3 +335,11 @@ def test_serve_ui_command_reports_an_unreachable_admin_api():
         process.terminate()
         assert process.wait(timeout=20) == 0
         log_path.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(("name", "value"), [("HYDRALITE_UI_PORT", "abc"), ("HYDRALITE_ADMIN_URL", "localhost:4445")])
+def test_serve_ui_command_rejects_bad_settings_in_one_line(name, value):
+    env = {**os.environ, name: value}
+    done = subprocess.run([sys.executable, "-m", "hydralite", "serve", "ui"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and name in done.stderr and "Traceback" not in done.stderr
