@@ -62,6 +62,8 @@ _OMIT_EMPTY = {"client_secret", "sector_identifier_uri", "jwks_uri", "token_endp
                "post_logout_redirect_uris", "backchannel_logout_uri", "backchannel_logout_session_required",
                "metadata", "registration_access_token", "registration_client_uri", "access_token_strategy"}
 
+_SERVER_SET = frozenset({"client_id", "client_secret", "created_at", "updated_at", "registration_access_token",
+                         "registration_client_uri"})
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.~"
 MAX_ID_LENGTH = 255
@@ -196,7 +198,8 @@ def _absolute_uri(uri: str) -> bool:
 
 def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
     """Apply Hydra's defaults and validation; return the stored document (without the secret)."""
-    c = {key: fields.get(key) for key in FIELD_ORDER if key != "client_secret"}
+    # Server-set and response-only fields are never taken from the body (they would be stored and echoed).
+    c = {key: fields.get(key) for key in FIELD_ORDER if key not in _SERVER_SET}
     for key in ("client_name", "scope", "owner", "policy_uri", "tos_uri", "client_uri", "logo_uri", "subject_type",
                 "sector_identifier_uri", "jwks_uri", "token_endpoint_auth_method", "token_endpoint_auth_signing_alg",
                 "request_object_signing_alg", "userinfo_signed_response_alg", "frontchannel_logout_uri",
