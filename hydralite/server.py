@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import secrets as _secrets
@@ -103,7 +104,7 @@ def _hypercorn_config(sock: socket.socket, config: Config):
 
 
 async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], stop: asyncio.Event,
-                 extra: Callable[[Engine], list] | None = None) -> None:
+                 extra: Callable[[Engine], list] | None = None, with_ui: bool = True) -> None:
     from hypercorn.asyncio import serve
 
     pool = await create_pool(dsn, max_size=config.pool_max_size)
@@ -114,11 +115,23 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
              for name, sock in sockets.items()]
     if extra is not None:
         tasks.extend(extra(engine))
+    if with_ui and config.embedded_ui and "admin" in sockets:
+        from hydralite.ui.app import serve_ui
+
+        admin_port = sockets["admin"].getsockname()[1]
+        tasks.append(serve_ui(config.public_host or "0.0.0.0", config.ui_port, f"http://127.0.0.1:{admin_port}",
+                              stop.wait))
     try:
         await asyncio.gather(*tasks)
     finally:
         engine.hasher.close()
         await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def _main(config: Config, dsn: str, sockets: dict[str, socket.socket], with_ui: bool) -> None:
+    stop = asyncio.Event()
+    _install_stop(stop)
+    await _serve(config, dsn, sockets, stop, with_ui=with_ui)
 
 
 def _install_stop(stop: asyncio.Event) -> None:
@@ -154,11 +167,7 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
             host, port = sock.getsockname()[:2]
             log.info("serving %s API on http://%s:%s", name, host, port)
         if workers <= 1:
-            async def main() -> None:
-                stop = asyncio.Event()
-                _install_stop(stop)
-                await _serve(config, database.dsn, sockets, stop)
-            _run_loop(main)
+            _run_loop(functools.partial(_main, config, database.dsn, sockets, True))
         else:
             _supervise(config, database.dsn, sockets, workers)
     finally:
@@ -168,17 +177,13 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
 def _supervise(config: Config, dsn: str, sockets: dict[str, socket.socket], workers: int) -> None:
     """Fork workers sharing the listening sockets; forward SIGTERM and wait for every one to drain."""
     pids: list[int] = []
-    for _ in range(workers):
+    for index in range(workers):
         pid = os.fork()
         if pid == 0:  # worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             try:
-                async def main() -> None:
-                    stop = asyncio.Event()
-                    _install_stop(stop)
-                    await _serve(config, dsn, sockets, stop)
-                _run_loop(main)
+                _run_loop(functools.partial(_main, config, dsn, sockets, index == 0))
             except BaseException:
                 log.exception("worker failed")
                 os._exit(1)
