@@ -60,14 +60,14 @@ def prepare(t: targets.Target) -> dict:
 
 def measure(tool: str, url: str, body: str, headers: dict[str, str], connections: int, seconds: float,
             pids: list[int]) -> dict:
-    before = targets.cpu_seconds(pids)
+    before, machine_before = targets.cpu_seconds(pids), targets.machine_busy_seconds()
     if tool == "wrk":
         r = wrk.run(url, body, headers, connections, seconds)
     else:
         res = loadgen.run(url, body, headers, connections, seconds)
         r = {"requests": res.requests, "seconds": res.seconds, "non_2xx": res.non_2xx,
              "socket_errors": res.socket_errors, "p50": res.percentile(50), "p99": res.percentile(99)}
-    after = targets.cpu_seconds(pids)
+    after, machine = targets.cpu_seconds(pids), targets.machine_busy_seconds() - machine_before
     cpu = after - before if before is not None and after is not None else None
     n = r["requests"]
     return {"connections": connections, "requests": n, "seconds": round(r["seconds"], 3),
@@ -77,14 +77,15 @@ def measure(tool: str, url: str, body: str, headers: dict[str, str], connections
             "non_2xx": r["non_2xx"], "socket_errors": r["socket_errors"],
             "server_cpu_s": round(cpu, 2) if cpu is not None else None,
             "server_cpu_ms_per_request": round(cpu * 1000 / n, 3) if cpu is not None and n else None,
-            "server_cores_busy": round(cpu / r["seconds"], 2) if cpu is not None and r["seconds"] else None}
+            "server_cores_busy": round(cpu / r["seconds"], 2) if cpu is not None and r["seconds"] else None,
+            "machine_cores_busy": round(machine / r["seconds"], 2) if r["seconds"] else None}
 
 
 def table(rows: list[dict]) -> str:
     head = ("| endpoint | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | server CPU ms/req "
-            "| server cores busy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "| server cores busy | machine cores busy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     fmt = "| {endpoint} | {connections} | {rps:.0f} | {p50_ms} | {p99_ms} | {non_2xx} | {socket_errors} " \
-          "| {server_cpu_ms_per_request} | {server_cores_busy} |"
+          "| {server_cpu_ms_per_request} | {server_cores_busy} | {machine_cores_busy} |"
     return "\n".join([head] + [fmt.format(**{k: ("n/a" if v is None else v) for k, v in row.items()})
                                for row in rows])
 

@@ -135,3 +135,11 @@ def cpu_seconds(pids: list[int]) -> float | None:
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
             seen = True
     return total / CLK_TCK if seen else None
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent busy by the whole machine (every core; load generator and PostgreSQL included)."""
+    with open("/proc/stat") as fh:
+        cols = [int(v) for v in fh.readline().split()[1:]]
+    idle = cols[3] + (cols[4] if len(cols) > 4 else 0)  # idle + iowait
+    return (sum(cols[:8]) - idle) / CLK_TCK
