@@ -145,6 +145,11 @@ class FlowAdmin:
         body = _object(body)
         flow = await self._flow(challenge, "consent", _CONSENT_OPEN)
         scope, audience = _strings(body, "grant_scope"), _strings(body, "grant_access_token_audience")
+        # A consent app may grant less than was requested, never more (SECURITY E8).
+        extra = [s for s in scope if s not in flow["requested_scope"]] + \
+            [a for a in audience if a not in flow["requested_audience"]]
+        if extra:
+            raise bad_request(f"'{extra[0]}' was not requested and cannot be granted.")
         session = body.get("session") or {}
         if not isinstance(session, dict) or not all(isinstance(session.get(k) or {}, dict)
                                                     for k in ("access_token", "id_token")):

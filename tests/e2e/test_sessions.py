@@ -73,3 +73,12 @@ async def test_invalid_consent_revocation_parameters(admin):
 async def test_delete_login_sessions_needs_subject_or_sid(admin):
     assert (await admin.delete("/admin/oauth2/auth/sessions/login")).status_code == 400
     assert (await admin.delete("/admin/oauth2/auth/sessions/login", params={"subject": "nobody"})).status_code == 204
+
+
+async def test_consent_cannot_grant_more_than_requested(browser, make_client):
+    client = await make_client(grant_types=["authorization_code"], redirect_uris=[REDIRECT], scope="api admin")
+    after_login = await browser.login(await browser.start(browser.auth_url(client, REDIRECT, "api")))
+    challenge = query(after_login.headers["location"])["consent_challenge"]
+    answer = await browser.admin.put("/admin/oauth2/auth/requests/consent/accept",
+                                     params={"consent_challenge": challenge}, json={"grant_scope": ["api", "admin"]})
+    assert answer.status_code == 400 and "admin" in answer.json()["error_description"]
