@@ -110,8 +110,8 @@ class ClientRegistry:
             if path in ("/client_id", "/id", "/rotated_secrets") or (
                     isinstance(path, str) and path.startswith("/rotated_secrets/")):
                 raise bad_request(f"The JSON Patch path '{path}' may not be changed.")
-            if op.get("op") == "replace":
-                op["op"] = "add"  # Hydra: replace on a missing path behaves as add
+            if op.get("op") == "replace" and isinstance(path, str) and not _element_access(path):
+                op["op"] = "add"  # Hydra: replace on a missing member behaves as add; array elements are replaced
         current = dict(existing.metadata)
         current["client_id"] = existing.id
         current["client_secret"] = ""
@@ -137,6 +137,12 @@ class ClientRegistry:
         if client is None:
             raise not_found()
         return self.render(client)
+
+
+def _element_access(path: str) -> bool:
+    """True for a JSON pointer to an array element (`/redirect_uris/0`, `/contacts/-`), as Hydra's jsonx decides."""
+    last = path.rsplit("/", 1)[-1]
+    return last == "-" or last.lstrip("-").isdigit()
 
 
 def reject_unknown_page_size(value: str | None) -> None:

@@ -368,3 +368,18 @@ async def test_admin_api_is_not_on_the_public_port_c15(public, make_client):
         assert (await public.get(path)).status_code == 404
     assert (await public.post("/admin/clients", json={})).status_code in (404, 405)
     assert (await public.post("/admin/oauth2/introspect", data={"token": "x"})).status_code in (404, 405)
+
+
+async def test_patch_replace_of_an_array_element_replaces_it(admin, make_client):
+    c = await make_client(redirect_uris=["https://app.example.com/a", "https://app.example.com/b"])
+    r = await admin.patch(f"/admin/clients/{c['client_id']}", json=[
+        {"op": "replace", "path": "/redirect_uris/0", "value": "https://app.example.com/c"}])
+    assert r.status_code == 200, r.text
+    assert r.json()["redirect_uris"] == ["https://app.example.com/c", "https://app.example.com/b"]
+    # replace on an absent member adds it (Hydra's tolerance); on an absent element it fails
+    r = await admin.patch(f"/admin/clients/{c['client_id']}", json=[
+        {"op": "replace", "path": "/metadata/new", "value": 1}])
+    assert r.status_code == 200 and r.json()["metadata"] == {"new": 1}
+    r = await admin.patch(f"/admin/clients/{c['client_id']}", json=[
+        {"op": "replace", "path": "/redirect_uris/5", "value": "https://app.example.com/d"}])
+    assert_api_error(r, 400)
