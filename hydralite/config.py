@@ -34,19 +34,31 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds as Go prints a time.Duration ("1h0m0s", "30m0s", "1.5s")."""
-    if seconds == 0:
+    """Format seconds as Go prints a time.Duration ("1h0m0s", "30m0s", "1.5s", "100ms", "1.5µs")."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
         return "0s"
-    total = int(seconds)
-    frac = seconds - total
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    sec = f"{s + frac:g}s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ns", 1), ("µs", 1_000), ("ms", 1_000_000)):
+            if ns < size * 1000:
+                return sign + _fraction(ns, size) + unit
+    h, rest = divmod(ns, 3_600_000_000_000)
+    m, rest = divmod(rest, 60_000_000_000)
+    sec = _fraction(rest, 1_000_000_000) + "s"
     if h:
-        return f"{h}h{m}m{sec}"
+        return f"{sign}{h}h{m}m{sec}"
     if m:
-        return f"{m}m{sec}"
-    return sec
+        return f"{sign}{m}m{sec}"
+    return sign + sec
+
+
+def _fraction(value: int, size: int) -> str:
+    whole, part = divmod(value, size)
+    if not part:
+        return str(whole)
+    return f"{whole}." + str(part).rjust(len(str(size)) - 1, "0").rstrip("0")
 
 
 def parse_list(text: str) -> list[str]:

@@ -67,6 +67,7 @@ _SERVER_SET = frozenset({"client_id", "client_secret", "created_at", "updated_at
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.~"
 MAX_ID_LENGTH = 255
+_MAX_GO_DURATION = (2**63 - 1) / 1e9
 MAX_STRING_LENGTH = 4096
 MAX_LIST_LENGTH = 1000
 
@@ -175,6 +176,9 @@ def decode_lifespan(key: str, value: Any) -> str | None:
         seconds = parse_duration(value)
     except ValueError as exc:
         raise bad_request(f"Unable to decode the request body: invalid duration {value!r} for {key}") from exc
+    # Go's time.Duration is an int64 of nanoseconds; a negative lifespan makes no sense for a token.
+    if not 0 <= seconds <= _MAX_GO_DURATION:
+        raise bad_request(f"Unable to decode the request body: invalid duration {value!r} for {key}")
     return format_duration(seconds)
 
 

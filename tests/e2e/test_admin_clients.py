@@ -383,3 +383,15 @@ async def test_patch_replace_of_an_array_element_replaces_it(admin, make_client)
     r = await admin.patch(f"/admin/clients/{c['client_id']}", json=[
         {"op": "replace", "path": "/redirect_uris/5", "value": "https://app.example.com/d"}])
     assert_api_error(r, 400)
+
+
+@pytest.mark.parametrize("value", ["-1", "-5m", "99999999999999999999h", "2562048h"])
+async def test_negative_or_overflowing_lifespans_are_400(admin, public, make_client, value):
+    # Go's time.Duration cannot hold these; storing them made every later token request fail with a 500.
+    c = await make_client()
+    r = await admin.put(f"/admin/clients/{c['client_id']}/lifespans",
+                        json={"client_credentials_grant_access_token_lifespan": value})
+    assert_api_error(r, 400)
+    assert_api_error(await admin.post("/admin/clients", json={"client_credentials_grant_access_token_lifespan": value}),
+                     400)
+    assert (await token_for(public, c["client_id"], c["client_secret"])).status_code == 200

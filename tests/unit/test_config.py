@@ -25,6 +25,8 @@ def test_parse_duration_rejects(bad):
 
 @pytest.mark.parametrize(("seconds", "text"), [
     (3600, "1h0m0s"), (1800, "30m0s"), (1.5, "1.5s"), (0, "0s"), (5400, "1h30m0s"), (90061, "25h1m1s"), (59, "59s"),
+    (0.1, "100ms"), (0.0015, "1.5ms"), (1.5e-6, "1.5µs"), (5e-7, "500ns"), (59.123456789, "59.123456789s"),
+    (61.25, "1m1.25s"), (2562047 * 3600, "2562047h0m0s"),
 ])
 def test_format_duration_like_go(seconds, text):
     assert format_duration(seconds) == text
