@@ -50,7 +50,7 @@ class ClientRegistry:
         return self.render(client, None if public else secret, extra)
 
     async def get(self, client_id: str) -> Client:
-        client = await self.engine.repo.get_client(client_id) if len(client_id) <= 255 else None
+        client = await self.engine.repo.get_client(client_id) if storable(client_id) else None
         if client is None:
             raise not_found()
         return client
@@ -71,6 +71,8 @@ class ClientRegistry:
         after = ""
         if page_token:
             after = self._open_page_token(page_token)
+        if not all(storable(v, 1 << 20) for v in (name or "", owner or "")):
+            return [], None, size  # no stored client can match a value PostgreSQL cannot even hold
         rows = await self.engine.repo.list_clients(size + 1, after, name or None, owner or None)
         next_token = self._page_token(rows[size - 1].id) if len(rows) > size else None
         return [self.render(c) for c in rows[:size]], next_token, size
@@ -123,7 +125,7 @@ class ClientRegistry:
         return await self._store(existing, fields)
 
     async def delete(self, client_id: str) -> None:
-        if len(client_id) > 255 or not await self.engine.repo.delete_client(client_id):
+        if not storable(client_id) or not await self.engine.repo.delete_client(client_id):
             raise not_found()
 
     async def set_lifespans(self, client_id: str, body: Any) -> dict[str, Any]:
@@ -137,6 +139,11 @@ class ClientRegistry:
         if client is None:
             raise not_found()
         return self.render(client)
+
+
+def storable(value: str, limit: int = clients.MAX_ID_LENGTH) -> bool:
+    """False for ids no client can have (NUL, overlong): answer 404 / nothing without asking PostgreSQL."""
+    return len(value) <= limit and "\x00" not in value
 
 
 def _element_access(path: str) -> bool:

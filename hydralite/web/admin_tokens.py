@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hydralite.engine import introspection
+from hydralite.engine.client_registry import storable
 from hydralite.engine.core import Engine
 from hydralite.errors import bad_request
 from hydralite.web.common import oauth_json, read_form
@@ -21,7 +22,8 @@ def routes(engine: Engine) -> list[Route]:
         client_id = request.query_params.get("client_id", "")
         if not client_id:
             raise bad_request("Query parameter 'client_id' is not defined but it should have been.")
-        await engine.repo.delete_client_access_tokens(client_id)
+        if storable(client_id):  # otherwise no client has that id: nothing to delete
+            await engine.repo.delete_client_access_tokens(client_id)
         return Response(status_code=204)
 
     return [

@@ -395,3 +395,14 @@ async def test_negative_or_overflowing_lifespans_are_400(admin, public, make_cli
     assert_api_error(await admin.post("/admin/clients", json={"client_credentials_grant_access_token_lifespan": value}),
                      400)
     assert (await token_for(public, c["client_id"], c["client_secret"])).status_code == 200
+
+
+async def test_ids_no_client_can_have_are_404_not_400(admin):
+    for method, kw in (("GET", {}), ("DELETE", {}), ("PUT", {"json": {}}), ("PATCH", {"json": []})):
+        r = await admin.request(method, "/admin/clients/a%00b", **kw)
+        assert r.status_code == 404 and r.json() == NOT_FOUND, (method, r.text)
+    assert (await admin.put("/admin/clients/a%00b/lifespans", json={})).json() == NOT_FOUND
+    for params in ({"client_name": "a\x00"}, {"owner": "\x00"}):
+        r = await admin.get("/admin/clients", params=params)
+        assert r.status_code == 200 and r.json() == []
+    assert (await admin.delete("/admin/oauth2/tokens", params={"client_id": "a\x00"})).status_code == 204
