@@ -40,15 +40,21 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
-    length, keep = 0, True
+    length, keep, chunked = 0, True, False
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        name = name.strip().lower()
+        name, value = name.strip().lower(), value.strip().lower()
         if name == b"content-length":
-            length = int(value.strip())
-        elif name == b"connection" and value.strip().lower() == b"close":
+            length = int(value)
+        elif name == b"connection" and value == b"close":
             keep = False
-    if length:
+        elif name == b"transfer-encoding" and b"chunked" in value:
+            chunked = True
+    if chunked:
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")  # no trailers are sent to us
+    elif length:
         await reader.readexactly(length)
     return status, keep
 
