@@ -189,3 +189,19 @@ def test_cli_migrate_without_dsn_is_a_one_line_error():
     result = _cli("migrate", "sql", "up", "-e", "--yes", dsn="")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "DSN" in result.stderr
+
+
+async def test_a_connection_released_inside_a_transaction_comes_back_clean(fresh_dsn):
+    """A handler cancelled mid-transaction must not leave the next request inside its (aborted) transaction."""
+    pool = await create_pool(with_options(fresh_dsn, "max_conns=1&max_idle_conns=1"))
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("BEGIN")
+            with pytest.raises(asyncpg.PostgresError):
+                await conn.execute("SELECT 1/0")  # the transaction is now aborted
+        repo = PgRepository(pool)
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+        assert await repo.get_client("anyone") is None
+    finally:
+        await pool.close()
