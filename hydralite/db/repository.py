@@ -17,6 +17,7 @@ import asyncpg
 from hydralite import errors
 from hydralite.db import migrate
 from hydralite.db.flows_repository import FlowsRepositoryMixin
+from hydralite.db.keys_repository import KeysRepositoryMixin
 from hydralite.db.pool import ACQUIRE_TIMEOUT
 from hydralite.db.queries import load
 from hydralite.models import Client, NewToken, TokenRecord
@@ -74,7 +75,7 @@ def _token(row: asyncpg.Record) -> TokenRecord:
                        active=row["active"], flow_id=row["flow_id"])
 
 
-class PgRepository(FlowsRepositoryMixin):
+class PgRepository(FlowsRepositoryMixin, KeysRepositoryMixin):
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool
         self.q = load()

@@ -14,6 +14,7 @@ from hydralite.crypto.cookies import CookieSigner
 from hydralite.crypto.hashing import SecretHasher
 from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import TokenCodec
+from hydralite.engine.keys import KeyManager
 from hydralite.engine.repository import Repository
 from hydralite.engine.scopes import ScopeStrategy
 from hydralite.models import Client
@@ -28,6 +29,7 @@ class Engine:
     sealer: Sealer
     scopes: ScopeStrategy
     cookies: CookieSigner
+    keys: KeyManager
 
     @classmethod
     def build(cls, config: Config, repo: Repository) -> Engine:
@@ -40,6 +42,7 @@ class Engine:
             sealer=Sealer(config.secrets_system),
             scopes=ScopeStrategy(config.scope_strategy),
             cookies=CookieSigner(config.secrets_cookie or config.secrets_system),
+            keys=KeyManager(repo, config.secrets_system),
         )
 
     def lifespan(self, client: Client, key: str, default: float) -> float:

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from hydralite.engine import revocation, token
 from hydralite.engine.core import Engine
-from hydralite.web import authorize, health
+from hydralite.web import authorize, health, public_oidc
 from hydralite.web.common import NO_STORE, PathNormalizer, install_error_handlers, oauth_json, read_form
 
 
@@ -30,6 +30,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
         Route("/oauth2/revoke", revoke_endpoint, methods=["POST"]),
         *health.routes(ping, obfuscate=True),
         *authorize.routes(engine),
+        *public_oidc.routes(engine),
     ]
     app = Starlette(routes=routes)
     install_error_handlers(app, expose_debug=engine.config.expose_internal_errors, oauth=True)

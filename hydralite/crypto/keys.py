@@ -1,0 +1,76 @@
+"""JSON Web Keys with joserfc: generation per `alg`, public views, JWT signing and verification."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+#: alg → (key type, size or curve). RSA is 4096 bits for keys made through the admin API, as Hydra.
+ALGORITHMS: dict[str, tuple[str, Any]] = {
+    "RS256": ("RSA", 4096), "RS384": ("RSA", 4096), "RS512": ("RSA", 4096),
+    "PS256": ("RSA", 4096), "PS384": ("RSA", 4096), "PS512": ("RSA", 4096),
+    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"),
+    "EdDSA": ("OKP", "Ed25519"),
+}
+_PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
+class UnsupportedAlgorithm(ValueError):
+    pass
+
+
+def generate(alg: str, use: str = "sig", kid: str | None = None, rsa_bits: int | None = None) -> dict[str, Any]:
+    """A new private JWK as a dict, with kid (UUIDv4 by default), alg and use."""
+    if alg not in ALGORITHMS:
+        raise UnsupportedAlgorithm(alg)
+    kty, size = ALGORITHMS[alg]
+    params = {"kid": kid or str(uuid.uuid4()), "alg": alg, "use": use}
+    if kty == "RSA":
+        key: Any = RSAKey.generate_key(rsa_bits or size, parameters=params, private=True)
+    elif kty == "EC":
+        key = ECKey.generate_key(size, parameters=params, private=True)
+    else:
+        key = OKPKey.generate_key(size, parameters=params, private=True)
+    return key.as_dict(private=True)
+
+
+def public(jwk: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS}
+
+
+def valid(jwk: Any) -> bool:
+    """True when joserfc can import the JWK (what PUT bodies must be)."""
+    if not isinstance(jwk, dict) or not isinstance(jwk.get("kty"), str):
+        return False
+    try:
+        KeySet.import_key_set({"keys": [jwk]})
+    except (JoseError, ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
+def sign(jwk: dict[str, Any], claims: dict[str, Any]) -> str:
+    key = KeySet.import_key_set({"keys": [jwk]}).keys[0]
+    header = {"alg": jwk.get("alg", "RS256"), "kid": jwk["kid"], "typ": "JWT"}
+    return jwt.encode(header, claims, key)
+
+
+def verify(token: str, jwks: list[dict[str, Any]], *, accept_expired: bool = False) -> dict[str, Any] | None:
+    """The claims of a JWT signed by one of `jwks` (alg none and HMAC never accepted), else None."""
+    if not token or len(token) > 16384 or not jwks:
+        return None
+    algs = sorted({k.get("alg") for k in jwks if k.get("alg") in ALGORITHMS})
+    try:
+        keyset = KeySet.import_key_set({"keys": [public(k) for k in jwks]})
+        decoded = jwt.decode(token, keyset, algorithms=algs)
+    except (JoseError, ValueError, TypeError, KeyError):
+        return None
+    claims = dict(decoded.claims)
+    if not accept_expired and isinstance(claims.get("exp"), int | float) and claims["exp"] < time.time():
+        return None
+    return claims

@@ -1,0 +1,95 @@
+"""Key sets: stored sealed, the newest key signs, cached in memory briefly so signing stays off the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from hydralite.crypto import keys as jwk
+from hydralite.crypto.sealing import Sealer
+
+ID_TOKEN_SET = "hydra.openid.id-token"
+ACCESS_TOKEN_SET = "hydra.jwt.access-token"
+_CACHE_SECONDS = 10.0
+
+
+class KeyManager:
+    def __init__(self, repo: Any, secrets: tuple[str, ...]):
+        self.repo = repo
+        self.sealer = Sealer(secrets, purpose="jwk")
+        self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._lock = asyncio.Lock()
+
+    def _open(self, sealed: str) -> dict[str, Any] | None:
+        plain = self.sealer.open(sealed)
+        return orjson.loads(plain) if plain else None
+
+    def _seal(self, key: dict[str, Any]) -> str:
+        return self.sealer.seal(orjson.dumps(key))
+
+    async def get_set(self, set_id: str) -> list[dict[str, Any]]:
+        """Private JWKs of the set, newest first (keys sealed with a removed secret are skipped)."""
+        rows = await self.repo.get_key_set(set_id)
+        return [k for k in (self._open(r["keydata"]) for r in rows) if k]
+
+    def forget(self, set_id: str) -> None:
+        self._cache.pop(set_id, None)
+
+    async def add(self, set_id: str, key: dict[str, Any]) -> bool:
+        self.forget(set_id)
+        return await self.repo.insert_key(set_id, key["kid"], self._seal(key))
+
+    async def create_key(self, set_id: str, alg: str, use: str = "sig", kid: str | None = None,
+                         rsa_bits: int | None = None) -> dict[str, Any]:
+        key = await asyncio.to_thread(jwk.generate, alg, use, kid, rsa_bits)
+        await self.add(set_id, key)
+        return key
+
+    async def put_key(self, set_id: str, key: dict[str, Any]) -> None:
+        self.forget(set_id)
+        await self.repo.upsert_key(set_id, key["kid"], self._seal(key))
+
+    async def put_set(self, set_id: str, keys: list[dict[str, Any]]) -> None:
+        self.forget(set_id)
+        await self.repo.replace_key_set(set_id, [(k["kid"], self._seal(k)) for k in keys])
+
+    async def delete_set(self, set_id: str) -> bool:
+        self.forget(set_id)
+        return await self.repo.delete_key_set(set_id)
+
+    async def delete_key(self, set_id: str, kid: str) -> bool:
+        self.forget(set_id)
+        return await self.repo.delete_key(set_id, kid)
+
+    async def _cached(self, set_id: str) -> list[dict[str, Any]]:
+        hit = self._cache.get(set_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        async with self._lock:
+            keys = await self.get_set(set_id)
+            if not keys and set_id in (ID_TOKEN_SET, ACCESS_TOKEN_SET):
+                # First use: RS256 (2048-bit, for signing speed); another process may race us, so insert
+                # without overwriting and read back whatever won.
+                await self.create_key(set_id, "RS256", rsa_bits=2048)
+                keys = await self.get_set(set_id)
+            self._cache[set_id] = (time.monotonic() + _CACHE_SECONDS, keys)
+            return keys
+
+    async def signing_key(self, set_id: str) -> dict[str, Any]:
+        keys = [k for k in await self._cached(set_id) if k.get("use", "sig") == "sig" and "d" in k]
+        if not keys:
+            raise LookupError(f"key set {set_id} has no private signing key")
+        return keys[0]
+
+    async def sign(self, set_id: str, claims: dict[str, Any]) -> str:
+        return jwk.sign(await self.signing_key(set_id), claims)
+
+    async def verify(self, token: str, set_id: str, accept_expired: bool = False) -> dict[str, Any] | None:
+        return jwk.verify(token, await self._cached(set_id), accept_expired=accept_expired)
+
+    async def public_jwks(self) -> dict[str, Any]:
+        keys = [*await self._cached(ID_TOKEN_SET), *await self._cached(ACCESS_TOKEN_SET)]
+        return {"keys": [jwk.public(k) for k in keys]}
