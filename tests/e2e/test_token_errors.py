@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import uuid
 
+import httpx
 import pytest
 
-from tests.conftest import basic
+from tests.conftest import basic, run_server
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -269,3 +270,13 @@ async def test_wrong_content_type(public, client):
     r = await public.post("/oauth2/token", content=b"grant_type=client_credentials",
                           headers={"Content-Type": "text/plain", **basic(client["client_id"], client["client_secret"])})
     assert_error(r, 400, "invalid_request")
+
+
+async def test_default_grant_allowed_scope_option(server, make_client):
+    c = await make_client(scope="api read")
+    with run_server(server.dsn, OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE="true") as srv:
+        async with httpx.AsyncClient(base_url=srv.public_url, timeout=30) as pub:
+            r = await token(pub, c, grant_type="client_credentials")
+            assert r.status_code == 200 and r.json()["scope"] == "api read"
+            r = await token(pub, c, grant_type="client_credentials", scope="read")
+            assert r.status_code == 200 and r.json()["scope"] == "read"

@@ -205,3 +205,14 @@ async def test_a_connection_released_inside_a_transaction_comes_back_clean(fresh
         assert await repo.get_client("anyone") is None
     finally:
         await pool.close()
+
+
+async def test_cli_migrate_dsn_argument_and_deprecated_alias(postgres):
+    dsn = await postgres.create_database()
+    up = _cli("migrate", "sql", "up", "--yes", dsn, dsn="")
+    assert up.returncode == 0, up.stderr
+    assert "Applied migration" in up.stdout
+    other = await postgres.create_database()
+    alias = _cli("migrate", "sql", "-e", "--yes", dsn=other)  # Hydra's `migrate sql -e --yes`
+    assert alias.returncode == 0, alias.stderr
+    assert all(done for _, done in await migrate.status_dsn(other))
