@@ -8,7 +8,7 @@ from hydralite.crypto.tokens import ACCESS, REFRESH
 from hydralite.engine import scopes
 from hydralite.engine.core import Engine, now
 from hydralite.engine.forms import Form, single
-from hydralite.errors import InvalidRequest
+from hydralite.errors import InvalidRequest, InvalidScope
 from hydralite.models import TokenRecord
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -37,7 +37,10 @@ async def introspect(engine: Engine, form: Form) -> dict[str, Any]:
     token = single(form, "token")
     if not token:
         raise InvalidRequest("The parameter 'token' is missing.")
-    requested = scopes.parse(single(form, "scope"))
+    try:
+        requested = scopes.parse(single(form, "scope"))
+    except InvalidScope:
+        return INACTIVE  # fosite: a scope the token cannot have been granted makes it inactive, not an error
     found = await find(engine, token)
     if found is None:
         return INACTIVE

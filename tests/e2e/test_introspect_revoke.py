@@ -222,3 +222,9 @@ async def test_rotated_system_secret_d2(server, admin, public, client):
         async with httpx.AsyncClient(base_url=dropped.admin_url, timeout=30) as dadmin:
             assert await introspect(dadmin, old_token) == {"active": False}
             assert (await introspect(dadmin, new_token))["active"] is True
+
+
+async def test_scope_parameter_outside_nqchar_is_inactive_not_an_error(admin, public, client):
+    token = await issue(public, client, scope="api")
+    assert await introspect(admin, token, scope='api"') == {"active": False}
+    assert (await introspect(admin, token, scope="api  "))["active"] is True
