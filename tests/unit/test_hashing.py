@@ -1,0 +1,79 @@
+"""Client secret hashing (issue 2 item 11): argon2id off the event loop, and a verified secret is not
+hashed again. Ordering, not timing, carries every assertion."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hydralite.crypto.hashing import MAX_SECRET_LENGTH, SecretHasher
+
+
+@pytest.fixture
+def slow_hasher():
+    # Costly enough that a verify takes far longer than a few hundred event-loop turns; one worker thread.
+    hasher = SecretHasher(time_cost=3, memory_kib=64 * 1024, threads=1)
+    yield hasher
+    hasher.close()
+
+
+async def test_hash_is_argon2id_and_verifies(slow_hasher):
+    stored = await slow_hasher.hash("s3cret-value")
+    assert stored.startswith("$argon2id$")
+    assert await slow_hasher.verify("client", "s3cret-value", [stored])
+    assert not await slow_hasher.verify("client", "s3cret-valuf", [stored])
+    assert not await slow_hasher.verify("client", "x", ["not-a-hash"])
+
+
+async def test_rotated_hashes_are_tried_in_order(slow_hasher):
+    old = await slow_hasher.hash("old-secret")
+    new = await slow_hasher.hash("new-secret")
+    assert await slow_hasher.verify("c", "old-secret", [new, old])
+    assert await slow_hasher.verify("c", "new-secret", [new, old])
+
+
+async def test_argon2_does_not_block_the_event_loop(slow_hasher):
+    stored = await slow_hasher.hash("s3cret-value")
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker():
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    assert not await slow_hasher.verify("client", "wrong-secret", [stored])  # a miss always runs argon2
+    done.set()
+    await task
+    assert ticks - before > 50  # the loop kept running while argon2 worked in its thread
+
+
+async def test_second_authentication_uses_the_cache(slow_hasher):
+    stored = await slow_hasher.hash("s3cret-value")
+    assert await slow_hasher.verify("client", "s3cret-value", [stored])  # pays argon2 once
+    # Occupy the only argon2 thread; a cached verify must not need it, so it finishes first.
+    busy = asyncio.create_task(slow_hasher.hash("something-else"))
+    await asyncio.sleep(0)
+    assert await slow_hasher.verify("client", "s3cret-value", [stored])
+    assert not busy.done()
+    await busy
+    # The cache is keyed by client, secret and stored hash: another client or a new hash misses it.
+    other = asyncio.create_task(slow_hasher.hash("something-else"))
+    await asyncio.sleep(0)
+    assert await slow_hasher.verify("client2", "s3cret-value", [stored])
+    assert other.done()
+
+
+async def test_oversized_secret_is_refused_without_hashing(slow_hasher):
+    stored = await slow_hasher.hash("s3cret-value")
+    busy = asyncio.create_task(slow_hasher.hash("something-else"))
+    await asyncio.sleep(0)
+    assert not await slow_hasher.verify("client", "x" * (MAX_SECRET_LENGTH + 1), [stored])
+    await slow_hasher.dummy_verify("x" * (MAX_SECRET_LENGTH + 1))
+    assert not busy.done()
+    await busy
