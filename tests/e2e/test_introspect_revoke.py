@@ -228,3 +228,17 @@ async def test_scope_parameter_outside_nqchar_is_inactive_not_an_error(admin, pu
     token = await issue(public, client, scope="api")
     assert await introspect(admin, token, scope='api"') == {"active": False}
     assert (await introspect(admin, token, scope="api  "))["active"] is True
+
+
+async def test_only_the_signature_is_stored(public, client, server):
+    token = await issue(public, client, scope="api")
+    rnd, sig = token[len("ory_at_"):].split(".")
+    conn = await asyncpg.connect(server.dsn)
+    try:
+        row = await conn.fetchrow("SELECT * FROM hydralite_access_token WHERE signature = $1", sig)
+        leaked = await conn.fetchval("SELECT count(*) FROM hydralite_access_token WHERE "
+                                     "position($1 in row_to_json(hydralite_access_token)::text) > 0", rnd)
+    finally:
+        await conn.close()
+    assert row is not None and row["client_id"] == client["client_id"] and list(row["scope"]) == ["api"]
+    assert leaked == 0
