@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hydralite.config import Config, format_duration, parse_duration
+from hydralite.crypto.hashing import MAX_SECRET_LENGTH
 from hydralite.errors import APIError, bad_request, invalid_client_metadata, invalid_redirect_uri
 
 LIFESPANS = (
@@ -78,7 +79,8 @@ def generate_secret(length: int = 26) -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    """Full precision: updated_at doubles as the row version that remembered clients are checked against."""
+    return datetime.now(UTC)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -246,6 +248,9 @@ def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
     secret = fields.get("client_secret") or ""
     if 0 < len(secret) < 6:
         raise invalid_client_metadata("Field client_secret must contain a secret that is at least 6 characters long.")
+    if len(secret) > MAX_SECRET_LENGTH:  # client authentication refuses longer secrets before hashing (DoS)
+        raise invalid_client_metadata(
+            f"Field client_secret must contain a secret that is at most {MAX_SECRET_LENGTH} characters long.")
     if not c["scope"]:
         c["scope"] = " ".join(config.default_client_scope)
 

@@ -406,3 +406,12 @@ async def test_ids_no_client_can_have_are_404_not_400(admin):
         r = await admin.get("/admin/clients", params=params)
         assert r.status_code == 200 and r.json() == []
     assert (await admin.delete("/admin/oauth2/tokens", params={"client_id": "a\x00"})).status_code == 204
+
+
+async def test_a_secret_too_long_to_authenticate_with_is_refused(admin, public):
+    r = await admin.post("/admin/clients", json={"client_secret": "s" * 2000})
+    body = assert_api_error(r, 400, "invalid_client_metadata")
+    assert "at most" in body["error_description"]
+    ok = await admin.post("/admin/clients", json={"client_secret": "s" * 1024, "grant_types": ["client_credentials"]})
+    assert ok.status_code == 201
+    assert (await token_for(public, ok.json()["client_id"], "s" * 1024)).status_code == 200
