@@ -17,6 +17,8 @@ class Client:
     rotated_secrets: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    #: True when authentication was answered from memory; the write that uses it must confirm the row.
+    cached: bool = False
 
     @property
     def auth_method(self) -> str:

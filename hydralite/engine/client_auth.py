@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import hmac
+import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -86,12 +90,53 @@ def credentials(form: Form, authorization: str | None) -> Credentials:
     return Credentials(body_id, None, "none")
 
 
-async def authenticate(form: Form, authorization: str | None, repo: Repository, hasher: SecretHasher) -> Client:
+class StaleClient(Exception):
+    """A remembered client changed in the database; authenticate again without the memory."""
+
+
+class VerifiedClients:
+    """Clients recently authenticated with these exact credentials, keyed by an HMAC of them.
+
+    A hit skips the client read entirely: the token insert then checks in the same statement that
+    the client row is unchanged (updated_at), so a deleted client or a new secret is never honoured.
+    """
+
+    def __init__(self, size: int = 10_000):
+        self._key = os.urandom(32)
+        self._items: OrderedDict[bytes, Client] = OrderedDict()
+        self._size = size
+
+    def _digest(self, creds: Credentials) -> bytes:
+        raw = "\0".join((creds.method, creds.client_id, creds.secret or "")).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, raw, "sha256").digest()
+
+    def get(self, creds: Credentials) -> Client | None:
+        client = self._items.get(self._digest(creds))
+        return dataclasses.replace(client, cached=True) if client else None
+
+    def put(self, creds: Credentials, client: Client) -> None:
+        key = self._digest(creds)
+        self._items[key] = client
+        self._items.move_to_end(key)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def drop(self, creds: Credentials) -> None:
+        self._items.pop(self._digest(creds), None)
+
+
+async def authenticate(form: Form, authorization: str | None, repo: Repository, hasher: SecretHasher,
+                       verified: VerifiedClients | None = None) -> Client:
+    """Authenticate the client; with `verified`, a remembered client may be returned (client.cached)."""
     creds = credentials(form, authorization)
     if len(creds.client_id) > _MAX_ID_LENGTH or "\x00" in creds.client_id:
         raise _invalid_client()
     if creds.secret is not None and len(creds.secret) > MAX_SECRET_LENGTH:
         raise _invalid_client()
+    if verified is not None and creds.secret:
+        remembered = verified.get(creds)
+        if remembered is not None:
+            return remembered
     client = await repo.get_client(creds.client_id)
     if client is None:
         if creds.secret is not None:
@@ -114,4 +159,6 @@ async def authenticate(form: Form, authorization: str | None, repo: Repository, 
         if creds.secret and not hashes:
             await hasher.dummy_verify(creds.secret)
         raise _invalid_client()
+    if verified is not None:
+        verified.put(creds, client)
     return client

@@ -14,6 +14,7 @@ from hydralite.crypto.cookies import CookieSigner
 from hydralite.crypto.hashing import SecretHasher
 from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import TokenCodec
+from hydralite.engine.client_auth import VerifiedClients
 from hydralite.engine.keys import KeyManager
 from hydralite.engine.repository import Repository
 from hydralite.engine.scopes import ScopeStrategy
@@ -30,6 +31,7 @@ class Engine:
     scopes: ScopeStrategy
     cookies: CookieSigner
     keys: KeyManager
+    verified: VerifiedClients
 
     @classmethod
     def build(cls, config: Config, repo: Repository) -> Engine:
@@ -43,6 +45,7 @@ class Engine:
             scopes=ScopeStrategy(config.scope_strategy),
             cookies=CookieSigner(config.secrets_cookie or config.secrets_system),
             keys=KeyManager(repo, config.secrets_system),
+            verified=VerifiedClients(),
         )
 
     def lifespan(self, client: Client, key: str, default: float) -> float:

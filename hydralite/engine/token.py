@@ -9,8 +9,8 @@ from hydralite.engine.grants import Grant
 from hydralite.engine.grants.authorization_code import AuthorizationCode
 from hydralite.engine.grants.client_credentials import ClientCredentials
 from hydralite.engine.grants.refresh_token import RefreshToken
-from hydralite.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
-from hydralite.models import TokenResponse
+from hydralite.errors import InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType
+from hydralite.models import Client, TokenResponse
 
 GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(), AuthorizationCode(), RefreshToken())}
 
@@ -24,8 +24,24 @@ async def exchange(engine: Engine, form: Form, authorization: str | None) -> Tok
     grant = GRANTS.get(grant_type)
     if grant is None:
         raise UnsupportedGrantType(f"The grant type '{grant_type[:64]}' is not supported.")
-    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher)
+    # Only client_credentials may use a remembered client: its single INSERT re-checks the client row.
+    verified = engine.verified if grant_type == "client_credentials" else None
+    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher, verified)
+    try:
+        return await _exchange(engine, grant, client, form)
+    except (client_auth.StaleClient, OAuthError):
+        if not client.cached:
+            raise
+        # The remembered client may be out of date (changed grants, scopes, secret): decide afresh.
+        client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher)
+        if verified is not None:
+            verified.put(client_auth.credentials(form, authorization), client)
+        return await _exchange(engine, grant, client, form)
+
+
+async def _exchange(engine: Engine, grant: Grant, client: Client, form: Form) -> TokenResponse:
     # RFC 6749 §5.2 unauthorized_client: the client is not authorized to use this grant type.
-    if grant_type not in client.grant_types:
-        raise UnauthorizedClient(f"The OAuth 2.0 Client is not allowed to use authorization grant '{grant_type}'.")
+    if grant.grant_type not in client.grant_types:
+        raise UnauthorizedClient(
+            f"The OAuth 2.0 Client is not allowed to use authorization grant '{grant.grant_type}'.")
     return await grant.exchange(engine, client, form)

@@ -3,6 +3,14 @@ INSERT INTO hydralite_access_token (signature, request_id, client_id, subject, s
                                     requested_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
+-- name: insert_access_token_if_client
+-- For a client remembered in memory: insert only if its row is unchanged since it was verified.
+INSERT INTO hydralite_access_token (signature, request_id, client_id, subject, scope, audience, session, flow_id,
+                                    requested_at, expires_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+WHERE EXISTS (SELECT 1 FROM hydralite_client WHERE id = $3 AND updated_at = $11)
+RETURNING 1;
+
 -- name: get_access_token
 SELECT signature, request_id, client_id, subject, scope, audience, session, flow_id, requested_at, expires_at,
        true AS active

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hydralite.crypto.tokens import ACCESS
 from hydralite.engine import audience, scopes
+from hydralite.engine.client_auth import StaleClient
 from hydralite.engine.core import Engine, expiry, now, request_id
 from hydralite.engine.forms import Form, single
 from hydralite.errors import UnauthorizedClient
@@ -31,8 +32,13 @@ class ClientCredentials:
         lifespan = engine.lifespan(client, "client_credentials_grant_access_token_lifespan",
                                    engine.config.ttl_access_token)
         token, signature = engine.codec.generate(ACCESS)
-        await engine.repo.insert_access_token(NewToken(
-            signature=signature, request_id=request_id(), client_id=client.id, subject=client.id,
-            scope=requested, audience=wanted_audience, requested_at=issued,
-            expires_at=expiry(issued, lifespan)))
+        row = NewToken(signature=signature, request_id=request_id(), client_id=client.id, subject=client.id,
+                       scope=requested, audience=wanted_audience, requested_at=issued,
+                       expires_at=expiry(issued, lifespan))
+        if client.cached:
+            # One round trip: the insert happens only if the remembered client row is unchanged.
+            if not await engine.repo.insert_access_token_if_client(row, client.updated_at):
+                raise StaleClient()
+        else:
+            await engine.repo.insert_access_token(row)
         return TokenResponse(access_token=token, expires_in=round(lifespan), scope=" ".join(requested))
