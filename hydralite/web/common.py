@@ -77,8 +77,8 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     """Parse an urlencoded or multipart POST body into {name: [values]}; reject empty or malformed bodies."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            raise BodyTooLarge()
+        # Buffer through the bounded reader first: a chunked multipart body has no Content-Length to check.
+        request._body = await read_body(request)
         try:
             data = await request.form(max_files=0, max_fields=MAX_FIELDS)
         except Exception as exc:  # python-multipart raises several types for malformed bodies

@@ -280,3 +280,19 @@ async def test_default_grant_allowed_scope_option(server, make_client):
             assert r.status_code == 200 and r.json()["scope"] == "api read"
             r = await token(pub, c, grant_type="client_credentials", scope="read")
             assert r.status_code == 200 and r.json()["scope"] == "read"
+
+
+async def test_chunked_multipart_body_is_bounded(public, client):
+    boundary = "hydralite-boundary"
+
+    async def body():
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials\r\n"
+               f"--{boundary}\r\nContent-Disposition: form-data; name=\"pad\"\r\n\r\n").encode()
+        for _ in range(64):
+            yield b"a" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = await public.post("/oauth2/token", content=body(),
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                   **basic(client["client_id"], client["client_secret"])})
+    assert r.status_code == 413
