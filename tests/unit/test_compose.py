@@ -10,8 +10,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -162,18 +160,3 @@ def test_wheel_carries_the_sql_files():
     assert wheel["packages"] == ["hydralite"]
     assert wheel["force-include"] == {"sql": "hydralite/sql"}
     assert list((ROOT / "sql" / "migrations").glob("*.sql")) and list((ROOT / "sql" / "queries").glob("*.sql"))
-
-
-def _compose_cli() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _compose_cli(), reason="the docker compose client is not installed")
-def test_docker_compose_accepts_the_file(compose):
-    result = subprocess.run(["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "--format", "json"],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert set(yaml.safe_load(result.stdout)["services"]) == set(compose["services"])
