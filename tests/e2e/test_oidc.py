@@ -148,3 +148,31 @@ async def test_hydra_sdk_login_consent_logout_and_keys(sdk, browser, make_client
     await asyncio.to_thread(keys.delete_json_web_key_set, "sdk-set")
     with pytest.raises(hydra.exceptions.NotFoundException):
         await asyncio.to_thread(keys.get_json_web_key_set, "sdk-set")
+
+
+async def test_rp_initiated_logout_with_id_token_hint(browser, public, make_client):
+    client = await make_client(grant_types=["authorization_code"], redirect_uris=[REDIRECT], scope="openid",
+                               post_logout_redirect_uris=["http://127.0.0.1:5558/logged-out"])
+    first = await browser.start(browser.auth_url(client, REDIRECT, "openid", nonce="logout-nonce-1"))
+    back = await browser.consent(await browser.login(first, remember=True))
+    code = query(back.headers["location"])["code"]
+    id_token = (await public.post("/oauth2/token", data={"grant_type": "authorization_code", "code": code,
+                                                         "redirect_uri": REDIRECT},
+                                  headers=basic(client["client_id"], client["client_secret"]))).json()["id_token"]
+    base = f"{browser.public_url}/oauth2/sessions/logout"
+    unregistered = await browser.get(f"{base}?id_token_hint={id_token}&post_logout_redirect_uri="
+                                     "http://127.0.0.1:5558/elsewhere&state=state-123456")
+    assert unregistered.status_code == 400 and "location" not in unregistered.headers
+    forged = await browser.get(f"{base}?id_token_hint={id_token[:-4]}AAAA&state=state-123456")
+    assert forged.status_code == 400 and "location" not in forged.headers
+    start = await browser.get(f"{base}?id_token_hint={id_token}&post_logout_redirect_uri="
+                              "http://127.0.0.1:5558/logged-out&state=state-123456")
+    challenge = query(start.headers["location"])["logout_challenge"]
+    request = (await browser.admin.get("/admin/oauth2/auth/requests/logout",
+                                       params={"logout_challenge": challenge})).json()
+    assert request["rp_initiated"] is True and request["client"]["client_id"] == client["client_id"]
+    accepted = await browser.admin.put("/admin/oauth2/auth/requests/logout/accept",
+                                       params={"logout_challenge": challenge})
+    done = await browser.get(accepted.json()["redirect_to"])
+    assert done.status_code == 302
+    assert done.headers["location"] == "http://127.0.0.1:5558/logged-out?state=state-123456"
