@@ -19,16 +19,10 @@ from ory_hydra_client.models import (
 )
 
 from tests.conftest import basic
-from tests.e2e.browser import Browser, pkce_pair, query
+from tests.e2e.browser import pkce_pair, query
 
 REDIRECT = "http://127.0.0.1:5558/callback"
 
-
-@pytest.fixture
-async def browser(server, admin):
-    b = Browser(server.public_url, admin)
-    yield b
-    await b.close()
 
 
 @pytest.fixture

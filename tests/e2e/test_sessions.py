@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from tests.conftest import basic
-from tests.e2e.browser import Browser, query
+from tests.e2e.browser import query
 
 REDIRECT = "http://127.0.0.1:5557/callback"
 
-
-@pytest.fixture
-async def browser(server, admin):
-    b = Browser(server.public_url, admin)
-    yield b
-    await b.close()
 
 
 async def _grant(browser, public, client, subject, remember=True):
