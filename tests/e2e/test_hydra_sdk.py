@@ -93,3 +93,31 @@ async def test_sdk_sees_hydra_errors(sdk):
         await call(sdk.create_o_auth2_client, OAuth2Client(client_secret="short"))
     assert info.value.status == 400 and "invalid_client_metadata" in info.value.body
     await call(sdk.delete_o_auth2_client, cid)
+
+
+async def test_sdk_reads_a_client_with_every_field(sdk, admin):
+    r = await admin.post("/admin/clients", json={
+        "client_name": "everything", "redirect_uris": ["https://app.example.com/cb"],
+        "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types": ["code", "code id_token"], "scope": "openid offline api", "audience": ["https://api"],
+        "owner": "o", "policy_uri": "https://app.example.com/p", "allowed_cors_origins": ["https://app.example.com"],
+        "tos_uri": "https://app.example.com/t", "client_uri": "https://app.example.com",
+        "logo_uri": "https://app.example.com/l.png", "contacts": ["a@example.com"],
+        "token_endpoint_auth_method": "client_secret_post", "frontchannel_logout_uri": "https://app.example.com/fl",
+        "frontchannel_logout_session_required": True, "backchannel_logout_uri": "https://app.example.com/bl",
+        "backchannel_logout_session_required": True, "post_logout_redirect_uris": ["https://app.example.com/out"],
+        "metadata": {"nested": {"list": [1, "two", None]}}, "skip_consent": True, "skip_logout_consent": True,
+        "authorization_code_grant_access_token_lifespan": "30m", "refresh_token_grant_refresh_token_lifespan": "720h",
+        "request_uris": ["https://app.example.com/r"], "access_token_strategy": "opaque"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["client_id"]
+    got = await call(sdk.get_o_auth2_client, cid)
+    assert got.client_name == "everything" and got.skip_consent is True and got.skip_logout_consent is True
+    assert got.metadata == {"nested": {"list": [1, "two", None]}} and got.response_types == ["code", "code id_token"]
+    assert got.authorization_code_grant_access_token_lifespan == "30m0s"
+    assert got.refresh_token_grant_refresh_token_lifespan == "720h0m0s"
+    assert got.frontchannel_logout_session_required is True and got.access_token_strategy == "opaque"
+    # every client stored so far, of every shape other tests made, deserialises
+    listed = await call(sdk.list_o_auth2_clients, page_size=500)
+    assert cid in [c.client_id for c in listed]
+    await call(sdk.delete_o_auth2_client, cid)
