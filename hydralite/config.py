@@ -180,6 +180,10 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
             values[attr] = int(raw) if raw.strip() else default
         except ValueError:
             problems.append(f"{name}: expected an integer, got {raw!r}")
+            continue
+        low, high = (1, 1024) if attr == "workers" else (0, 65535)
+        if not low <= values[attr] <= high:  # type: ignore[operator]
+            problems.append(f"{name}: must be between {low} and {high}, got {raw!r}")
     values["public_host"] = env.get("SERVE_PUBLIC_HOST", "")
     values["admin_host"] = env.get("SERVE_ADMIN_HOST", "")
 
@@ -187,9 +191,16 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
         raw = env.get(name, "")
         if raw.strip():
             try:
-                values[attr] = parse_duration(raw)
+                ttl = parse_duration(raw)
             except ValueError as exc:
                 problems.append(f"{name}: {exc}")
+                continue
+            # Only refresh tokens may live forever (-1, as Hydra); a zero TTL would mint dead tokens.
+            if ttl <= 0 and not (name == "TTL_REFRESH_TOKEN" and ttl == -1):
+                problems.append(f"{name}: must be a positive duration" +
+                                (" (or -1 for never)" if name == "TTL_REFRESH_TOKEN" else ""))
+                continue
+            values[attr] = ttl
 
     strategy = env.get("STRATEGIES_SCOPE", "wildcard").strip().lower() or "wildcard"
     if strategy not in ("wildcard", "exact"):

@@ -88,3 +88,18 @@ def test_production_needs_https_issuer():
     with pytest.raises(ConfigError, match="https"):
         load({"SECRETS_SYSTEM": GOOD, "URLS_SELF_ISSUER": "http://auth.example.com/"})
     assert load({"SECRETS_SYSTEM": GOOD, "URLS_SELF_ISSUER": "http://localhost:4444/"}, dev=True)
+
+
+@pytest.mark.parametrize(("name", "value"), [("TTL_ACCESS_TOKEN", "-1"), ("TTL_ACCESS_TOKEN", "0"),
+                                             ("TTL_AUTH_CODE", "0s"), ("TTL_ID_TOKEN", "-1"),
+                                             ("SERVE_PUBLIC_PORT", "70000"), ("SERVE_ADMIN_PORT", "-1"),
+                                             ("HYDRALITE_WORKERS", "0")])
+def test_out_of_range_values_are_refused(name, value):
+    # TTL_ACCESS_TOKEN=-1 used to be accepted and made every token request fail on the NOT NULL expiry.
+    with pytest.raises(ConfigError, match=name):
+        load({"SECRETS_SYSTEM": GOOD, name: value}, dev=True)
+
+
+def test_refresh_tokens_may_live_forever():
+    assert load({"SECRETS_SYSTEM": GOOD, "TTL_REFRESH_TOKEN": "-1"}, dev=True).ttl_refresh_token == -1
+    assert load({"SECRETS_SYSTEM": GOOD, "SERVE_PUBLIC_PORT": "0"}, dev=True).public_port == 0
