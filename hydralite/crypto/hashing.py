@@ -13,10 +13,16 @@ import hmac
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from hydralite.errors import TemporarilyUnavailable
+
+T = TypeVar("T")
 
 #: Secrets longer than this are refused before any hashing (a 1 MB secret must not cost argon2 time).
 MAX_SECRET_LENGTH = 1024
@@ -24,19 +30,33 @@ MAX_SECRET_LENGTH = 1024
 
 class SecretHasher:
     def __init__(self, *, time_cost: int = 2, memory_kib: int = 19 * 1024, parallelism: int = 1,
-                 threads: int = 2, cache_size: int = 10_000):
+                 threads: int = 2, cache_size: int = 10_000, max_waiting: int = 0):
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
         self._limit = asyncio.Semaphore(threads * 4)
+        #: Beyond this many argon2 jobs queued or running, answer 503 at once instead of piling up
+        #: (a flood of wrong secrets must not stall everyone; cached secrets never queue).
+        self._max_waiting = max_waiting or threads * 64
+        self._waiting = 0
         self._cache_key = os.urandom(32)
         self._cache: OrderedDict[bytes, None] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._dummy = self._hasher.hash("hydralite-dummy-secret")
 
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._waiting >= self._max_waiting:
+            raise TemporarilyUnavailable("The server is busy verifying client secrets, please try again later.",
+                                         headers={"Retry-After": "1"})
+        self._waiting += 1
+        try:
+            async with self._limit:
+                return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        finally:
+            self._waiting -= 1
+
     async def hash(self, secret: str) -> str:
-        async with self._limit:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, self._hasher.hash, secret)
+        return await self._run(self._hasher.hash, secret)
 
     def _key(self, client_id: str, secret: str, stored: str) -> bytes:
         msg = b"\0".join((client_id.encode(), secret.encode("utf-8", "surrogatepass"), stored.encode()))
@@ -58,10 +78,8 @@ class SecretHasher:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return True
-        loop = asyncio.get_running_loop()
         for stored, key in zip(stored_hashes, keys, strict=True):
-            async with self._limit:
-                ok = await loop.run_in_executor(self._pool, self._verify_sync, stored, secret)
+            ok = await self._run(self._verify_sync, stored, secret)
             if ok:
                 with self._lock:
                     self._cache[key] = None
@@ -74,8 +92,7 @@ class SecretHasher:
         """Spend what a real verify costs, so unknown clients and wrong secrets look alike."""
         if len(secret) > MAX_SECRET_LENGTH:
             return
-        async with self._limit:
-            await asyncio.get_running_loop().run_in_executor(self._pool, self._verify_sync, self._dummy, secret)
+        await self._run(self._verify_sync, self._dummy, secret)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

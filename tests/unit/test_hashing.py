@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from hydralite.crypto.hashing import MAX_SECRET_LENGTH, SecretHasher
+from hydralite.errors import TemporarilyUnavailable
 
 
 @pytest.fixture
@@ -77,3 +78,21 @@ async def test_oversized_secret_is_refused_without_hashing(slow_hasher):
     await slow_hasher.dummy_verify("x" * (MAX_SECRET_LENGTH + 1))
     assert not busy.done()
     await busy
+
+
+async def test_a_flood_of_wrong_secrets_gets_503_instead_of_piling_up():
+    hasher = SecretHasher(time_cost=2, memory_kib=32 * 1024, threads=1, max_waiting=3)
+    try:
+        stored = await hasher.hash("s3cret-value")
+        assert await hasher.verify("client", "s3cret-value", [stored])  # now cached
+        flood = [asyncio.create_task(hasher.verify("client", f"wrong-{i}", [stored])) for i in range(12)]
+        await asyncio.sleep(0)
+        # a client whose secret is already verified is not stuck behind the flood
+        assert await hasher.verify("client", "s3cret-value", [stored])
+        results = await asyncio.gather(*flood, return_exceptions=True)
+        busy = [r for r in results if isinstance(r, TemporarilyUnavailable)]
+        assert len(busy) == 9 and all(r.status_code == 503 and r.headers["Retry-After"] for r in busy)
+        assert [r for r in results if not isinstance(r, TemporarilyUnavailable)] == [False] * 3
+        assert not await hasher.verify("client", "wrong-again", [stored])  # capacity is back afterwards
+    finally:
+        hasher.close()
