@@ -75,7 +75,7 @@ def test_server_serves_after_migrations(compose):
     server = compose["services"]["hydralite"]
     assert _command(server) == SERVE
     assert server["image"] == "hydralite" and server["build"] == "."
-    assert sorted(server["ports"]) == ["4444:4444", "4445:4445"]
+    assert sorted(server["ports"]) == ["3000:3000", "4444:4444", "4445:4445"]  # public, admin, example UI
     assert server["depends_on"] == {"hydralite-migrate": {"condition": "service_completed_successfully"}}
     env = _env(server)
     assert env["URLS_SELF_ISSUER"] == "http://127.0.0.1:4444"
