@@ -9,14 +9,22 @@ import argparse
 import logging
 import sys
 
-from hydralite.cli import migrate_cmd, serve_cmd, version_cmd
+from hydralite.cli import (
+    CommandError,
+    authcode_cmd,
+    client_cmds,
+    janitor_cmd,
+    jwk_cmds,
+    legacy_cmds,
+    migrate_cmd,
+    serve_cmd,
+    token_cmds,
+    version_cmd,
+)
 from hydralite.config import ConfigError
 
-COMMANDS = (serve_cmd, migrate_cmd, version_cmd)
-
-
-class CommandError(Exception):
-    """A failure to report as one line (what failed and what to do)."""
+COMMANDS = (serve_cmd, migrate_cmd, client_cmds, jwk_cmds, token_cmds, authcode_cmd, janitor_cmd, legacy_cmds,
+            version_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines would print URLs with tokens
     try:
         code = args.func(args)
     except (ConfigError, CommandError) as exc:
