@@ -13,7 +13,7 @@ from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import ACCESS
 from hydralite.engine import clients
 from hydralite.engine.core import Engine
-from hydralite.errors import APIError, bad_request, not_found
+from hydralite.errors import bad_request, not_found
 from hydralite.models import Client
 
 DEFAULT_PAGE_SIZE = 100
@@ -151,8 +151,3 @@ def _element_access(path: str) -> bool:
     last = path.rsplit("/", 1)[-1]
     return last == "-" or last.lstrip("-").isdigit()
 
-
-def reject_unknown_page_size(value: str | None) -> None:
-    if value is not None and not value.lstrip("-").isdigit():
-        raise APIError(400, "The request was malformed or contained invalid parameters",
-                       "Unable to parse pagination parameters: page_size must be an integer")
