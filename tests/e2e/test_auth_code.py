@@ -226,3 +226,20 @@ async def test_code_bound_to_client_and_redirect_uri(browser, public, web_client
     wrong = await exchange(public, web_client, code, redirect_uri="http://127.0.0.1:5555/other")
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
     assert (await exchange(public, web_client, code)).status_code == 200  # neither attempt spent it
+
+
+async def test_prompt_login_and_max_age_force_a_new_login(browser, web_client):
+    first = await browser.start(browser.auth_url(web_client, REDIRECT, "api"))
+    await browser.consent(await browser.login(first, remember=True))
+
+    async def skip_of(**extra):
+        again = await browser.start(browser.auth_url(web_client, REDIRECT, "api", **extra))
+        challenge = query(again.headers["location"])["login_challenge"]
+        request = await browser.admin.get("/admin/oauth2/auth/requests/login", params={"login_challenge": challenge})
+        return request.json()["skip"]
+
+    assert await skip_of() is True
+    assert await skip_of(prompt="login") is False
+    assert await skip_of(max_age="3600") is True
+    assert await skip_of(max_age="0") is False  # the session is older than 0 seconds
+    assert await skip_of(prompt="none") is True  # a session exists: the login UI is asked to skip
