@@ -164,3 +164,25 @@ async def test_janitor_deletes_expired_tokens(server, make_client, public):
     assert left == 0 and len(tokens) == 3
     bad = await cli("janitor", env={"DSN": ""}, check=False)
     assert bad.returncode == 1 and "DSN" in bad.stderr
+
+
+async def test_import_jwk_revoke_token_and_version(server, tmp_path, make_client, public):
+    from tests.conftest import basic
+
+    key_file = tmp_path / "key.json"
+    created = json.loads((await cli("create", "jwk", "src-set", "--alg", "EdDSA", "--format", "json",
+                                    "-e", server.admin_url)).stdout)
+    key_file.write_text(json.dumps(created))
+    imported = json.loads((await cli("import", "jwk", "dst-set", str(key_file), "--format", "json",
+                                     "-e", server.admin_url)).stdout)
+    assert [k["kid"] for k in imported["keys"]] == [created["keys"][0]["kid"]]
+
+    client = await make_client(scope="api")
+    token = (await public.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                               headers=basic(client["client_id"], client["client_secret"]))).json()["access_token"]
+    revoked = await cli("revoke", "token", token, "-e", server.public_url,
+                        env={"OAUTH2_CLIENT_ID": client["client_id"], "OAUTH2_CLIENT_SECRET": client["client_secret"]})
+    assert revoked.stdout.strip() == token
+    info = json.loads((await cli("introspect", "token", token, "--format", "json", "-e", server.admin_url)).stdout)
+    assert info == {"active": False}
+    assert "Version" in (await cli("version")).stdout
