@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets as _secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -92,22 +92,30 @@ def _rejection(body: dict[str, Any], status_default: int = 400) -> OAuthError:
                       debug=body.get("error_debug") or "")
 
 
-async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]
-                      ) -> Response:
-    flow = await engine.repo.spend_login_verifier(verifier) if len(verifier) <= 64 else None
+async def _spend(engine: Engine, req: AuthorizeRequest, kind: str, verifier: str, cookies: dict[str, str]) -> Any:
+    """Spend a login or consent verifier (one UPDATE) and check it belongs to this browser and client."""
+    spend = engine.repo.spend_login_verifier if kind == "login" else engine.repo.spend_consent_verifier
+    flow = await spend(verifier) if len(verifier) <= 64 else None
     if flow is None:
-        raise ClientError(AccessDenied("The login verifier has already been used, has not been granted, or is "
+        raise ClientError(AccessDenied(f"The {kind} verifier has already been used, has not been granted, or is "
                                        "invalid."), req)
     try:
         if flow["client_id"] != req.client.id:
-            raise InvalidClient("The client_id does not match the one of the login request.")
+            raise InvalidClient(f"The client_id does not match the one of the {kind} request.")
         if expired(engine, flow):
-            raise RequestUnauthorized("The login request has expired, please try again.")
-        _check_csrf(engine, cookies, "login", req.client.id, flow["login_csrf"])
-        if flow["status"] == "login_rejected" or (flow["login"] or {}).get("error"):
-            raise _rejection(flow["login"] or {})
+            raise RequestUnauthorized(f"The {kind} request has expired, please try again.")
+        _check_csrf(engine, cookies, kind, req.client.id, flow[f"{kind}_csrf"])
+        answer = flow[kind] or {}
+        if flow["status"] == f"{kind}_rejected" or answer.get("error"):
+            raise _rejection(answer)
     except OAuthError as exc:
         raise ClientError(exc, req) from exc
+    return flow
+
+
+async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]
+                      ) -> Response:
+    flow = await _spend(engine, req, "login", verifier, cookies)
     login = flow["login"] or {}
     out: list[tuple[str, str, int]] = []
     session_id = flow["login_session_id"]
@@ -152,33 +160,20 @@ async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cook
 
 
 def _consent_may_skip(engine: Engine, req: AuthorizeRequest) -> bool:
-    # OAuth 2.0 Security BCP / Hydra: a public client on a non-https, non-localhost redirect never skips consent.
-    if req.client.is_public:
-        return req.redirect_uri.startswith("https://") or is_secure(req.redirect_uri, dev=False) and \
-            req.redirect_uri.startswith("http://")
-    return True
+    # Hydra: a public client redirecting to neither https nor http on localhost never skips consent
+    # (anyone can claim a custom scheme or a remote http address).
+    if not req.client.is_public:
+        return True
+    scheme = req.redirect_uri.split(":", 1)[0]
+    return scheme == "https" or (scheme == "http" and is_secure(req.redirect_uri, dev=False))
 
 
 async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]
                         ) -> Response:
-    flow = await engine.repo.spend_consent_verifier(verifier) if len(verifier) <= 64 else None
-    if flow is None:
-        raise ClientError(AccessDenied("The consent verifier has already been used, has not been granted, or is "
-                                       "invalid."), req)
-    try:
-        if flow["client_id"] != req.client.id:
-            raise InvalidClient("The client_id does not match the one of the consent request.")
-        if expired(engine, flow):
-            raise RequestUnauthorized("The consent request has expired, please try again.")
-        _check_csrf(engine, cookies, "consent", req.client.id, flow["consent_csrf"])
-        consent = flow["consent"] or {}
-        if flow["status"] == "consent_rejected" or consent.get("error"):
-            raise _rejection(consent)
-        if not is_secure(req.redirect_uri, engine.config.dev):
-            raise InvalidRequest("Redirect URL is using an insecure protocol, http is only allowed for hosts "
-                                 "with suffix 'localhost', for example: http://myapp.localhost/.")
-    except OAuthError as exc:
-        raise ClientError(exc, req) from exc
+    flow = await _spend(engine, req, "consent", verifier, cookies)
+    if not is_secure(req.redirect_uri, engine.config.dev):
+        raise ClientError(InvalidRequest("Redirect URL is using an insecure protocol, http is only allowed for "
+                                         "hosts with suffix 'localhost', for example: http://myapp.localhost/."), req)
     return await issue_code(engine, req, flow)
 
 
@@ -206,6 +201,3 @@ async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any) -> Respon
               "iss": engine.config.issuer}
     return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
 
-
-def parse_time(value: datetime | None) -> int:
-    return int(value.timestamp()) if value else 0
