@@ -57,7 +57,8 @@ def valid(jwk: Any) -> bool:
 def sign(jwk: dict[str, Any], claims: dict[str, Any]) -> str:
     key = KeySet.import_key_set({"keys": [jwk]}).keys[0]
     header = {"alg": jwk.get("alg", "RS256"), "kid": jwk["kid"], "typ": "JWT"}
-    return jwt.encode(header, claims, key)
+    # joserfc refuses algs outside its "recommended" list unless named explicitly (PS384, ES512, EdDSA, ...).
+    return jwt.encode(header, claims, key, algorithms=[header["alg"]])
 
 
 def verify(token: str, jwks: list[dict[str, Any]], *, accept_expired: bool = False) -> dict[str, Any] | None:
