@@ -103,3 +103,34 @@ async def test_token_user_alias_prints_url_and_checks_state(server, make_client)
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_janitor_stale_flows_sessions_and_codes(fresh_dsn):
+    """Stale unfinished flows, expired login sessions and codes go; remembered consents and live rows stay."""
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        await conn.execute("INSERT INTO hydralite_client (id, metadata) VALUES ('jc', '{}')")
+        flows = [("stale-pending", "login_pending", "2 hours", "NULL"), ("fresh-pending", "login_pending", "1 minute",
+                 "NULL"), ("remembered", "consent_used", "2 hours", "'{}'"),
+                 ("rejected", "consent_used", "2 hours", "'{\"error\": \"access_denied\"}'")]
+        for fid, status, age, consent in flows:
+            await conn.execute(
+                "INSERT INTO hydralite_flow (id, client_id, status, request, request_url, requested_scope, "
+                "requested_audience, login_skip, login_csrf, consent, requested_at) VALUES ($1, 'jc', $2, '{}', "
+                f"'u', '{{}}', '{{}}', false, 'c', {consent}, now() - interval '{age}')", fid, status)  # noqa: S608
+        for sid, ttl in (("old-session", "-1 minute"), ("live-session", "1 hour")):
+            await conn.execute("INSERT INTO hydralite_login_session (id, subject, authenticated_at, expires_at) "
+                               f"VALUES ($1, 's', now(), now() + interval '{ttl}')", sid)  # noqa: S608
+        for sig, ttl in (("old-code", "-1 minute"), ("live-code", "10 minutes")):
+            await conn.execute("INSERT INTO hydralite_auth_code (signature, request_id, client_id, subject, scope, "
+                               "audience, redirect_uri, requested_at, expires_at) VALUES ($1, 'r', 'jc', 's', '{}', "
+                               f"'{{}}', 'u', now(), now() + interval '{ttl}')", sig)  # noqa: S608
+        result = await cli("janitor", "-e", env={"DSN": fresh_dsn})
+        left_flows = {r[0] for r in await conn.fetch("SELECT id FROM hydralite_flow")}
+        left_sessions = {r[0] for r in await conn.fetch("SELECT id FROM hydralite_login_session")}
+        left_codes = {r[0] for r in await conn.fetch("SELECT signature FROM hydralite_auth_code")}
+    finally:
+        await conn.close()
+    assert left_flows == {"fresh-pending", "remembered"}
+    assert left_sessions == {"live-session"} and left_codes == {"live-code"}
+    assert "login/consent requests: deleted 2" in result.stderr and "Janitor deleted 4 rows." in result.stdout
