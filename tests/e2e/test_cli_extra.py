@@ -134,3 +134,15 @@ async def test_janitor_stale_flows_sessions_and_codes(fresh_dsn):
     assert left_flows == {"fresh-pending", "remembered"}
     assert left_sessions == {"live-session"} and left_codes == {"live-code"}
     assert "login/consent requests: deleted 2" in result.stderr and "Janitor deleted 4 rows." in result.stdout
+
+
+async def test_ory_sdk_url_for_public_commands_and_bad_header(server, make_client):
+    client = await make_client(scope="api")
+    token = await cli("perform", "client-credentials", "--client-id", client["client_id"], "--client-secret",
+                      client["client_secret"], "--quiet", env={"ORY_SDK_URL": server.public_url})
+    assert token.stdout.strip().startswith("ory_at_")
+    header = await cli("list", "oauth2-clients", "-H", "no-colon", "-e", server.admin_url, check=False)
+    assert header.returncode == 1 and header.stderr.strip() == (
+        "Error: invalid --http-header 'no-colon': use 'Name: value'")
+    unknown = await cli("get", "jwk", "no-such-set", "-e", server.admin_url, check=False)
+    assert unknown.returncode == 1 and "404" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
