@@ -22,6 +22,18 @@ class KeysRepositoryMixin:
     async def insert_key(self, set_id: str, kid: str, sealed: str) -> bool:
         return await self.fetchrow("insert_key", set_id, kid, sealed) is not None
 
+    async def insert_first_key(self, set_id: str, kid: str, sealed: str) -> bool:
+        """Insert only into an empty set. Kids are random, so ON CONFLICT alone cannot stop two processes
+        from each adding a first key; a per-set advisory lock, then a fresh-snapshot check, does."""
+        lock, insert = self.q["lock_key_set"], self.q["insert_first_key"]  # type: ignore[attr-defined]
+
+        async def work(conn: asyncpg.Connection) -> bool:
+            async with conn.transaction():
+                await conn.execute(lock, set_id)
+                return await conn.fetchval(insert, set_id, kid, sealed) is not None
+
+        return await self.run(work)
+
     async def upsert_key(self, set_id: str, kid: str, sealed: str) -> None:
         await self.execute("upsert_key", set_id, kid, sealed)
 

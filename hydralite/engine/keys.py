@@ -71,9 +71,10 @@ class KeyManager:
         async with self._lock:
             keys = await self.get_set(set_id)
             if not keys and set_id in (ID_TOKEN_SET, ACCESS_TOKEN_SET):
-                # First use: RS256 (2048-bit, for signing speed); another process may race us, so insert
-                # without overwriting and read back whatever won.
-                await self.create_key(set_id, "RS256", rsa_bits=2048)
+                # First use: RS256 (2048-bit, for signing speed). Another process may race us: the insert
+                # happens only if the set is still empty, then we read back whichever key won.
+                key = await asyncio.to_thread(jwk.generate, "RS256", "sig", None, 2048)
+                await self.repo.insert_first_key(set_id, key["kid"], self._seal(key))
                 keys = await self.get_set(set_id)
             self._cache[set_id] = (time.monotonic() + _CACHE_SECONDS, keys)
             return keys

@@ -19,3 +19,12 @@ DELETE FROM hydralite_jwk WHERE set_id = $1 RETURNING kid;
 
 -- name: delete_key
 DELETE FROM hydralite_jwk WHERE set_id = $1 AND kid = $2 RETURNING kid;
+
+-- name: lock_key_set
+-- Serialises first-use key creation for one set across processes (released at transaction end).
+SELECT pg_advisory_xact_lock(hashtextextended('hydralite_jwk:' || $1, 0));
+
+-- name: insert_first_key
+INSERT INTO hydralite_jwk (set_id, kid, keydata)
+SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM hydralite_jwk WHERE set_id = $1)
+RETURNING kid;

@@ -1,0 +1,95 @@
+"""OIDC discovery, RFC 8414 metadata and /.well-known/jwks.json over a real server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from hydralite.engine.keys import ACCESS_TOKEN_SET, ID_TOKEN_SET
+from tests.conftest import run_server
+
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}
+
+
+async def test_discovery_document(public, server):
+    r = await public.get("/.well-known/openid-configuration")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    doc = r.json()
+    base = server.public_url
+    assert doc["issuer"] == f"{base}/"  # verbatim from URLS_SELF_ISSUER, trailing slash included
+    assert doc["authorization_endpoint"] == f"{base}/oauth2/auth"
+    assert doc["token_endpoint"] == f"{base}/oauth2/token"
+    assert doc["userinfo_endpoint"] == f"{base}/userinfo"
+    assert doc["revocation_endpoint"] == f"{base}/oauth2/revoke"
+    assert doc["end_session_endpoint"] == f"{base}/oauth2/sessions/logout"
+    assert doc["jwks_uri"] == f"{base}/.well-known/jwks.json"
+    assert doc["response_types_supported"] == ["code"]
+    assert doc["grant_types_supported"] == ["authorization_code", "client_credentials", "refresh_token"]
+    assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_post", "client_secret_basic", "none"]
+    assert doc["code_challenge_methods_supported"] == ["S256"]
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert doc["subject_types_supported"] == ["public"]
+    assert {"openid", "offline_access", "offline"} <= set(doc["scopes_supported"])
+    assert "sub" in doc["claims_supported"] and "query" in doc["response_modes_supported"]
+    assert doc["request_parameter_supported"] is False
+    assert doc["frontchannel_logout_supported"] is False and doc["backchannel_logout_supported"] is False
+    assert "registration_endpoint" not in doc and "introspection_endpoint" not in doc
+    assert (await public.get("/.well-known/oauth-authorization-server")).json() == doc
+
+
+async def test_discovery_is_not_on_the_admin_port(admin):
+    assert (await admin.get("/.well-known/openid-configuration")).status_code == 404
+
+
+async def test_jwks_is_public_only_and_verifies_id_token_set_signatures(public, admin, server):
+    r = await public.get("/.well-known/jwks.json")
+    assert r.status_code == 200
+    keys = r.json()["keys"]
+    assert keys and all(not PRIVATE_MEMBERS & set(k) for k in keys)
+    assert all({"kid", "kty", "alg", "use"} <= set(k) for k in keys)
+    # Every published key belongs to the id-token or access-token set, and the id-token signing key is there.
+    private = (await admin.get(f"/admin/keys/{ID_TOKEN_SET}")).json()["keys"]
+    access = await admin.get(f"/admin/keys/{ACCESS_TOKEN_SET}")
+    published = {k["kid"] for k in private} | {k["kid"] for k in (access.json()["keys"] if access.is_success else [])}
+    assert {k["kid"] for k in keys} == published
+    signer = private[0]
+    assert signer["alg"] == "RS256" and signer["kty"] == "RSA" and "d" in signer
+    token = jwt.encode({"alg": "RS256", "kid": signer["kid"]}, {"sub": "x"}, KeySet.import_key_set({"keys": [signer]}))
+    assert jwt.decode(token, KeySet.import_key_set({"keys": keys})).claims == {"sub": "x"}
+
+
+async def test_new_id_token_key_is_published(public, admin):
+    made = await admin.post(f"/admin/keys/{ID_TOKEN_SET}", json={"alg": "ES256", "use": "sig", "kid": "disc-es"})
+    try:
+        assert made.status_code == 201
+        # Published at once by the admin process (the public side may cache for a few seconds).
+        keys = (await public.get("/.well-known/jwks.json")).json()["keys"]
+        deadline = asyncio.get_running_loop().time() + 15
+        while not any(k["kid"] == "disc-es" for k in keys) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+            keys = (await public.get("/.well-known/jwks.json")).json()["keys"]
+        (pub,) = [k for k in keys if k["kid"] == "disc-es"]
+        assert "d" not in pub and pub["x"] == made.json()["keys"][0]["x"]
+    finally:
+        await admin.delete(f"/admin/keys/{ID_TOKEN_SET}/disc-es")
+
+
+async def test_first_use_creates_exactly_one_key_across_workers(fresh_dsn):
+    """Two worker processes race to create the id-token key on an empty database; only one key may win."""
+    with run_server(fresh_dsn, "--workers", "2") as srv:
+        async with httpx.AsyncClient(base_url=srv.public_url, timeout=30) as client:
+            replies = await asyncio.gather(*(client.get("/.well-known/jwks.json") for _ in range(24)))
+    assert all(r.status_code == 200 for r in replies)
+    kid_sets = {frozenset(k["kid"] for k in r.json()["keys"]) for r in replies}
+    assert len(kid_sets) == 1
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        rows = await conn.fetch("SELECT kid, keydata FROM hydralite_jwk WHERE set_id = $1", ID_TOKEN_SET)
+    finally:
+        await conn.close()
+    assert len(rows) == 1 and {rows[0]["kid"]} <= next(iter(kid_sets))
+    assert not rows[0]["keydata"].startswith("{")  # sealed
