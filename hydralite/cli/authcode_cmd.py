@@ -54,12 +54,19 @@ class Flow:
     def exchange(self, code: str) -> dict[str, Any]:
         import httpx
 
-        response = httpx.post(self.token_url, auth=(self.client_id, self.secret), timeout=30, data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect,
-            "code_verifier": self.verifier})
+        try:
+            response = httpx.post(self.token_url, auth=(self.client_id, self.secret), timeout=30, data={
+                "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect,
+                "code_verifier": self.verifier})
+        except httpx.HTTPError as exc:  # the callback thread must end the flow, not die with a traceback
+            raise CommandError(f"could not reach the token endpoint at {self.token_url} ({type(exc).__name__}): "
+                               "is the server running? Set --endpoint or --token-url.") from exc
         if response.status_code != 200:
             raise CommandError(f"the code exchange failed with {response.status_code}: {describe(response)}")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise CommandError(f"the token endpoint at {self.token_url} did not answer JSON") from exc
 
 
 def _handler(flow: Flow) -> type[BaseHTTPRequestHandler]:
@@ -92,6 +99,9 @@ def _handler(flow: Flow) -> type[BaseHTTPRequestHandler]:
                     raise CommandError("the state in the callback does not match: refusing the code")
                 flow.result = as_go_token(flow.exchange(query.get("code", "")))
                 self._page(200, "<h1>Success</h1><p>The tokens are printed in your terminal.</p>")
+                if flow.args.no_shutdown:  # the command keeps serving: print each sign-in's tokens now
+                    show_token(flow.args, flow.result)
+                    sys.stdout.flush()
             except CommandError as exc:
                 flow.error = str(exc)
                 self._page(400, f"<h1>Error</h1><p>{html.escape(str(exc))}</p>")
