@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     routines = [r for r in ("tokens", "requests") if getattr(args, r)] or ["tokens", "requests"]
     try:
         keep = parse_duration(args.keep_if_younger) if args.keep_if_younger else 0.0
-        ttl = parse_duration(args.consent_request_lifespan)
+        ttl = parse_duration(args.consent_request_lifespan or os.environ.get("TTL_LOGIN_CONSENT_REQUEST") or "30m")
     except ValueError as exc:
         raise CommandError(f"invalid duration: {exc}") from exc
     if args.limit <= 0 or args.batch_size <= 0:
@@ -85,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=10000, help="at most this many rows per routine (10000)")
     p.add_argument("--batch-size", type=int, default=100, help="rows deleted per statement (100)")
     p.add_argument("--keep-if-younger", default="", help="keep rows younger than this Go duration")
-    p.add_argument("--consent-request-lifespan", default="30m", help="age of a stale login/consent request")
+    p.add_argument("--consent-request-lifespan", default="",
+                   help="age of a stale login/consent request (default $TTL_LOGIN_CONSENT_REQUEST, else 30m)")
     p.add_argument("--access-lifespan", default="", help="accepted for Hydra compatibility")
     p.add_argument("--refresh-lifespan", default="", help="accepted for Hydra compatibility")
     p.add_argument("--tokens", action="store_true", help="only tokens")
