@@ -1,0 +1,106 @@
+"""`perform authorization-code` beyond the happy path: --no-shutdown keeps serving and prints each sign-in's
+tokens, a refused sign-in and an unreachable token endpoint end in one error line, the flags reach the URL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import httpx
+
+from tests.conftest import free_port
+from tests.e2e.browser import Browser, query
+
+
+async def start(server, client: dict, port: int, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
+    """Start the command; return it and the authorization URL it prints."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hydralite", "perform", "authorization-code", "--no-open", "-p", str(port),
+        "--client-id", client["client_id"], "--client-secret", client["client_secret"], "-e", server.public_url,
+        *extra, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    while True:
+        line = (await asyncio.wait_for(proc.stderr.readline(), timeout=30)).decode()
+        assert line, "perform authorization-code exited early"
+        if line.startswith("http"):
+            return proc, line.strip()
+
+
+async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_no_shutdown_prints_tokens_of_each_sign_in(server, admin, make_client):
+    port = free_port()
+    client = await make_client(grant_types=["authorization_code", "refresh_token"], scope="openid offline",
+                               redirect_uris=[f"http://127.0.0.1:{port}/callback"])
+    proc, url = await start(server, client, port, "--no-shutdown", "--format", "json")
+    browser = Browser(server.public_url, admin)
+    try:
+        seen = []
+        for subject in ("first@example.com", "second@example.com"):
+            back = await browser.consent(await browser.login(await browser.start(url), subject=subject))
+            done = await browser.get(back.headers["location"])
+            assert done.status_code == 200 and "Success" in done.text
+            seen.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=30)))
+        assert proc.returncode is None  # still serving
+        start_page = await browser.get(f"http://127.0.0.1:{port}/")
+        assert start_page.status_code == 200 and "/oauth2/auth?" in start_page.text
+    finally:
+        await browser.close()
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+    assert len({t["access_token"] for t in seen}) == 2
+    for tokens in seen:
+        assert tokens["access_token"].startswith("ory_at_") and tokens["refresh_token"].startswith("ory_rt_")
+    subjects = []
+    for tokens in seen:
+        info = await admin.post("/admin/oauth2/introspect", data={"token": tokens["access_token"]})
+        subjects.append(info.json()["sub"])
+    assert subjects == ["first@example.com", "second@example.com"]
+
+
+async def test_refused_sign_in_is_one_error_line_and_flags_reach_the_url(server, admin, make_client):
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/cb"
+    client = await make_client(grant_types=["authorization_code"], scope="openid profile", audience=["aud-x"],
+                               redirect_uris=[redirect])
+    proc, url = await start(server, client, port, "--redirect", redirect, "--scope", "openid,profile",
+                            "--audience", "aud-x", "--prompt", "login", "--max-age", "60", "--state",
+                            "state-of-the-art-1234")
+    params = query(url)
+    assert params["redirect_uri"] == redirect and params["scope"] == "openid profile"
+    assert params["audience"] == "aud-x" and params["prompt"] == "login" and params["max_age"] == "60"
+    assert params["state"] == "state-of-the-art-1234" and params["code_challenge_method"] == "S256"
+    browser = Browser(server.public_url, admin)
+    try:
+        back = await browser.login(await browser.start(url), reject=True)
+        assert back.headers["location"].startswith(redirect + "?")
+        page = await browser.get(back.headers["location"])
+        assert page.status_code == 400 and "access_denied" in page.text
+    finally:
+        await browser.close()
+    code, out, err = await finish(proc)
+    assert code == 1 and out == ""
+    assert err.strip().splitlines()[-1].startswith("Error: the authorization server answered access_denied")
+    assert "Traceback" not in err
+
+
+async def test_unreachable_token_endpoint_is_one_error_line(server, make_client):
+    port = free_port()
+    client = await make_client(grant_types=["authorization_code"], scope="openid",
+                               redirect_uris=[f"http://127.0.0.1:{port}/callback"])
+    proc, url = await start(server, client, port, "--token-url", "http://127.0.0.1:9/oauth2/token")
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            page = await http.get(f"http://127.0.0.1:{port}/callback",
+                                  params={"code": "some-code", "state": query(url)["state"]})
+        assert page.status_code == 400 and "could not reach the token endpoint" in page.text
+        code, out, err = await finish(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("Error: could not reach the token endpoint at http://127.0.0.1:9")
