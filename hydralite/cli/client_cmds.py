@@ -40,7 +40,8 @@ FIELDS: dict[str, tuple[str, str]] = {
 #: Hydra 1.x spellings still found in tutorials.
 OLD_FLAGS = {"grant-type": ["--grant-types", "-g"], "response-type": ["--response-types", "-r"],
              "redirect-uri": ["--callbacks", "-c"], "post-logout-callback": ["--post-logout-callbacks"],
-             "secret": ["--client-secret"], "id": ["--client-id"]}
+             "secret": ["--client-secret"], "id": ["--client-id"], "scope": ["-a"], "name": ["-n"],
+             "allowed-cors-origin": ["--allowed-cors-origins"]}
 
 
 def add_field_flags(parser: argparse.ArgumentParser) -> None:

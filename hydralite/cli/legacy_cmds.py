@@ -20,6 +20,13 @@ def _alias(new: str, func):  # type: ignore[no-untyped-def]
     return run
 
 
+def _bare_token(args: argparse.Namespace) -> int:
+    """Hydra 1.x's `token client` printed only the access token (tutorials copy it); --format still applies."""
+    if args.format == "table":
+        args.quiet = True
+    return token_cmds.client_credentials(args)
+
+
 def _parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text)
     add_endpoint_flags(p)
@@ -52,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     token_cmds.add_client_flags(p)
     p.add_argument("--scope", action="append")
     p.add_argument("--audience", action="append")
-    p.set_defaults(func=_alias("perform client-credentials", token_cmds.client_credentials))
+    p.set_defaults(func=_alias("perform client-credentials", _bare_token))
     p = _parser(tsub, "introspect", "introspect a token")
     p.add_argument("token")
     p.add_argument("--scope", action="append")

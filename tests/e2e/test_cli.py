@@ -176,3 +176,31 @@ async def test_janitor_flows_codes_sessions_selection_and_limit(fresh_dsn):
         await conn.close()
     unreachable = one_error_line(await cli("janitor", "postgres://nobody@127.0.0.1:9/none", check=False))
     assert "janitor could not clean the database" in unreachable
+
+
+async def test_hydra1_tutorial_spellings_bare_token_and_short_flags(server):
+    """Hydra 1.x's tutorial: `clients create` with -n/-a/--grant-types/--response-types/--callbacks, then
+    `token client` printing only the access token, as 1.x did, so it can be pasted into `token introspect`."""
+    created = await cli("clients", "create", "--endpoint", server.admin_url + "/", "--id", "tut-auth-client",
+                        "--secret", "tut-secret", "-n", "Tutorial", "--grant-types",
+                        "authorization_code,refresh_token,client_credentials", "--response-types", "code",
+                        "-a", "openid,offline", "--callbacks", "http://127.0.0.1:5555/callback",
+                        "--allowed-cors-origins", "http://127.0.0.1:5555", "--format", "json")
+    body = json.loads(created.stdout)
+    assert body["client_name"] == "Tutorial" and body["scope"] == "openid offline"
+    assert body["grant_types"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert body["redirect_uris"] == ["http://127.0.0.1:5555/callback"]
+    assert body["allowed_cors_origins"] == ["http://127.0.0.1:5555"]
+    assert "hydralite create oauth2-client" in created.stderr
+    token = await cli("token", "client", "--endpoint", server.public_url + "/", "--client-id", "tut-auth-client",
+                      "--client-secret", "tut-secret", "--scope", "openid")
+    assert token.stdout.count("\n") == 1 and token.stdout.startswith("ory_at_")
+    as_json = json.loads((await cli("token", "client", "--endpoint", server.public_url, "--client-id",
+                                    "tut-auth-client", "--client-secret", "tut-secret", "--format", "json")).stdout)
+    assert as_json["token_type"] == "bearer" and as_json["access_token"].startswith("ory_at_")
+    info = await cli("token", "introspect", "--endpoint", server.admin_url + "/", token.stdout.strip(),
+                     "--format", "json")
+    assert json.loads(info.stdout)["scope"] == "openid" and "hydralite introspect token" in info.stderr
+    listed = await cli("clients", "list", "--endpoint", server.admin_url, "--quiet")
+    assert "tut-auth-client" in listed.stdout.split()
+    assert (await cli("clients", "delete", "--endpoint", server.admin_url, "tut-auth-client")).returncode == 0
