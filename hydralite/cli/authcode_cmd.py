@@ -84,6 +84,13 @@ def _handler(flow: Flow) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def do_POST(self) -> None:  # noqa: N802 - --response-mode form_post posts the same parameters
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            length = min(int(declared), 65536) if declared.isdigit() else 0
+            form = self.rfile.read(length).decode("utf-8", "replace")
+            self.path = f"{urlsplit(self.path).path}?{form}"
+            self.do_GET()
+
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             parts = urlsplit(self.path)
             if parts.path != callback_path:

@@ -168,7 +168,9 @@ async def test_janitor_flows_codes_sessions_selection_and_limit(fresh_dsn):
         limited = await cli("janitor", fresh_dsn, "--requests", "--limit", "1")
         assert len(await names("hydralite_flow")) == 5 and "Janitor deleted 1 rows." in limited.stdout
 
-        rest = await cli("janitor", "-e", "--batch-size", "1", env={"DSN": fresh_dsn})
+        # a DSN written for Hydra, with its pool options, works unchanged
+        hydra_dsn = fresh_dsn + ("&" if "?" in fresh_dsn else "?") + "sslmode=disable&max_conns=20&max_idle_conns=4"
+        rest = await cli("janitor", "-e", "--batch-size", "1", env={"DSN": hydra_dsn})
         assert await names("hydralite_flow") == {"used", "fresh"}
         assert "Janitor deleted 3 rows." in rest.stdout
         assert "stale or rejected login/consent requests: deleted 3" in rest.stderr

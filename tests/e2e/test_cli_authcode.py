@@ -104,3 +104,33 @@ async def test_unreachable_token_endpoint_is_one_error_line(server, make_client)
             proc.kill()
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("Error: could not reach the token endpoint at http://127.0.0.1:9")
+
+
+async def test_form_post_response_mode(server, admin, make_client):
+    """With --response-mode form_post the code arrives in a POST to the callback server."""
+    import re
+    from html import unescape
+
+    port = free_port()
+    client = await make_client(grant_types=["authorization_code"], scope="openid",
+                               redirect_uris=[f"http://127.0.0.1:{port}/callback"])
+    proc, url = await start(server, client, port, "--response-mode", "form_post", "--scope", "openid",
+                            "--format", "json")
+    assert query(url)["response_mode"] == "form_post"
+    browser = Browser(server.public_url, admin)
+    try:
+        page = await browser.consent(await browser.login(await browser.start(url)))
+        assert page.status_code == 200 and 'method="post"' in page.text
+        action = unescape(re.search(r'action="([^"]+)"', page.text).group(1))
+        fields = {unescape(k): unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)}
+        assert action == f"http://127.0.0.1:{port}/callback" and fields["code"]
+        done = await browser.http.post(action, data=fields)
+        assert done.status_code == 200 and "Success" in done.text
+        code, out, err = await finish(proc)
+    finally:
+        await browser.close()
+        if proc.returncode is None:
+            proc.kill()
+    assert code == 0, err
+    tokens = json.loads(out)
+    assert tokens["access_token"].startswith("ory_at_") and tokens["id_token"].count(".") == 2
