@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hydralite.cli import CommandError
 from hydralite.cli.api import base_url, describe
-from hydralite.cli.token_cmds import add_client_flags, as_go_token, credentials, show_token
+from hydralite.cli.token_cmds import add_client_flags, as_go_token, basic, credentials, show_token
 from hydralite.cli.verbs import noun
 
 
@@ -55,7 +55,7 @@ class Flow:
         import httpx
 
         try:
-            response = httpx.post(self.token_url, auth=(self.client_id, self.secret), timeout=30, data={
+            response = httpx.post(self.token_url, auth=basic(self.client_id, self.secret), timeout=30, data={
                 "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect,
                 "code_verifier": self.verifier})
         except httpx.HTTPError as exc:  # the callback thread must end the flow, not die with a traceback

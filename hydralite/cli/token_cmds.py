@@ -7,7 +7,7 @@ import os
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from hydralite.cli import CommandError
 from hydralite.cli.api import request
@@ -30,6 +30,12 @@ def credentials(args: argparse.Namespace) -> tuple[str, str]:
         raise CommandError("--client-id and --client-secret are required (or set OAUTH2_CLIENT_ID and "
                            "OAUTH2_CLIENT_SECRET)")
     return args.client_id, args.client_secret
+
+
+def basic(client_id: str, secret: str) -> tuple[str, str]:
+    """HTTP Basic credentials form-encoded first (RFC 6749 §2.3.1), as Go's oauth2 sends them: an id with ':'
+    or a secret with '+' or '%' would otherwise reach the server changed."""
+    return quote_plus(client_id), quote_plus(secret)
 
 
 def as_go_token(body: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +65,7 @@ def client_credentials(args: argparse.Namespace) -> int:
         form.append(("scope", " ".join(scopes)))
     form += [("audience", a) for v in args.audience or [] for a in v.split(",") if a]
     response = request(args, "POST", "/oauth2/token", public=True, content=urlencode(form),
-                       headers={"Content-Type": "application/x-www-form-urlencoded"}, auth=(client_id, secret))
+                       headers={"Content-Type": "application/x-www-form-urlencoded"}, auth=basic(client_id, secret))
     show_token(args, as_go_token(response.json()))
     return 0
 
@@ -80,7 +86,7 @@ def introspect(args: argparse.Namespace) -> int:
 
 def revoke(args: argparse.Namespace) -> int:
     client_id, secret = credentials(args)
-    request(args, "POST", "/oauth2/revoke", public=True, data={"token": args.token}, auth=(client_id, secret))
+    request(args, "POST", "/oauth2/revoke", public=True, data={"token": args.token}, auth=basic(client_id, secret))
     print(args.token)
     return 0
 

@@ -206,3 +206,21 @@ async def test_hydra1_tutorial_spellings_bare_token_and_short_flags(server):
     listed = await cli("clients", "list", "--endpoint", server.admin_url, "--quiet")
     assert "tut-auth-client" in listed.stdout.split()
     assert (await cli("clients", "delete", "--endpoint", server.admin_url, "tut-auth-client")).returncode == 0
+
+
+async def test_credentials_with_reserved_characters(server):
+    """Basic credentials are form-encoded as Go's oauth2 does: ':' in the id, '+', '%' and ' ' in the secret."""
+    admin, public = ["-e", server.admin_url], ["-e", server.public_url]
+    cid, secret = "cli:odd+id", "se+cr%41et with:colon"
+    await cli("create", "oauth2-client", "--id", cid, "--secret", secret, "-g", "client_credentials", *admin)
+    token = (await cli("perform", "client-credentials", "--client-id", cid, "--client-secret", secret, "-q",
+                       *public)).stdout.strip()
+    info = json.loads((await cli("introspect", "token", token, "--format", "json", *admin)).stdout)
+    assert info["active"] is True and info["client_id"] == cid
+    await cli("revoke", "token", token, "--client-id", cid, "--client-secret", secret, *public)
+    assert json.loads((await cli("introspect", "token", token, "--format", "json", *admin)).stdout) == {
+        "active": False}
+    wrong = await cli("perform", "client-credentials", "--client-id", cid, "--client-secret", "se cr%41et with:colon",
+                      *public, check=False)
+    assert "invalid_client" in one_error_line(wrong)
+    await cli("delete", "oauth2-client", cid, *admin)
