@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 from urllib.parse import quote
 
+from hydralite.cli import key_files
 from hydralite.cli.api import request
-from hydralite.cli.client_cmds import read_file
 from hydralite.cli.render import emit
 from hydralite.cli.verbs import noun
 
@@ -47,8 +47,7 @@ def delete(args: argparse.Namespace) -> int:
 
 def import_keys(args: argparse.Namespace) -> int:
     for path in args.files:
-        data = read_file(path)
-        for key in data.get("keys", [data]) if isinstance(data, dict) else data:
+        for key in key_files.load(path):
             if args.use and "use" not in key:
                 key["use"] = args.use
             if args.alg and "alg" not in key:

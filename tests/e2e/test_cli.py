@@ -224,3 +224,24 @@ async def test_credentials_with_reserved_characters(server):
                       *public, check=False)
     assert "invalid_client" in one_error_line(wrong)
     await cli("delete", "oauth2-client", cid, *admin)
+
+
+async def test_import_jwk_from_pem_and_der(server, tmp_path):
+    """`import jwk` takes PEM and DER keys as Hydra's CLI does; a key without a kid gets a new one."""
+    from joserfc.jwk import ECKey, RSAKey
+
+    admin = ["-e", server.admin_url]
+    rsa = RSAKey.generate_key(2048)
+    (tmp_path / "rsa.pem").write_bytes(rsa.as_pem(private=True))
+    (tmp_path / "ec.der").write_bytes(ECKey.generate_key("P-256").as_der(private=False))
+    (tmp_path / "bad.pem").write_bytes(b"-----BEGIN NOTHING-----\n")
+    await cli("import", "jwk", "cli-pem", str(tmp_path / "rsa.pem"), "--use", "sig", "--alg", "RS256", *admin)
+    keys = json.loads((await cli("import", "jwk", "cli-pem", str(tmp_path / "ec.der"), "--alg", "ES256",
+                                 "--format", "json", *admin)).stdout)["keys"]
+    by_type = {k["kty"]: k for k in keys}
+    assert by_type["RSA"]["n"] == rsa.as_dict()["n"] and by_type["RSA"]["alg"] == "RS256"
+    assert by_type["EC"]["alg"] == "ES256" and "d" not in by_type["EC"]
+    assert len({k["kid"] for k in keys}) == 2
+    assert "neither JSON nor a PEM" in one_error_line(
+        await cli("import", "jwk", "cli-pem", str(tmp_path / "bad.pem"), *admin, check=False))
+    await cli("delete", "jwk", "cli-pem", *admin)
