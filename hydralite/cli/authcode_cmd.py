@@ -40,9 +40,11 @@ class Flow:
         params = {"client_id": self.client_id, "response_type": "code", "redirect_uri": self.redirect,
                   "scope": " ".join(scopes),
                   "state": self.state, "code_challenge": challenge, "code_challenge_method": "S256"}
-        for name in ("prompt", "max_age", "response_mode"):
+        for name in ("prompt", "response_mode"):
             if getattr(args, name):
                 params[name] = str(getattr(args, name))
+        if args.max_age >= 0:  # Hydra's -1 means "no max_age"; 0 asks for a fresh login
+            params["max_age"] = str(args.max_age)
         if args.audience:
             params["audience"] = " ".join(args.audience)
         self.auth_url = f"{args.auth_url or self.public + '/oauth2/auth'}?{urlencode(params)}"
@@ -155,7 +157,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scope", action="append", default=None, help="scopes (default offline openid)")
     p.add_argument("--audience", action="append", default=[])
     p.add_argument("--prompt", default="")
-    p.add_argument("--max-age", type=int, default=0)
+    p.add_argument("--max-age", type=int, default=-1, help="OpenID Connect max_age (-1, the default: none)")
     p.add_argument("--redirect", default="", help="redirect URI (default http://127.0.0.1:<port>/callback)")
     p.add_argument("--state", default="")
     p.add_argument("--auth-url", default="")

@@ -92,7 +92,9 @@ async def test_unreachable_token_endpoint_is_one_error_line(server, make_client)
     port = free_port()
     client = await make_client(grant_types=["authorization_code"], scope="openid",
                                redirect_uris=[f"http://127.0.0.1:{port}/callback"])
-    proc, url = await start(server, client, port, "--token-url", "http://127.0.0.1:9/oauth2/token")
+    proc, url = await start(server, client, port, "--token-url", "http://127.0.0.1:9/oauth2/token",
+                            "--max-age", "0")
+    assert query(url)["max_age"] == "0" and "prompt" not in query(url)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             page = await http.get(f"http://127.0.0.1:{port}/callback",
@@ -116,7 +118,7 @@ async def test_form_post_response_mode(server, admin, make_client):
                                redirect_uris=[f"http://127.0.0.1:{port}/callback"])
     proc, url = await start(server, client, port, "--response-mode", "form_post", "--scope", "openid",
                             "--format", "json")
-    assert query(url)["response_mode"] == "form_post"
+    assert query(url)["response_mode"] == "form_post" and "max_age" not in query(url)
     browser = Browser(server.public_url, admin)
     try:
         page = await browser.consent(await browser.login(await browser.start(url)))
