@@ -6,6 +6,7 @@ Each prints the current spelling on stderr and then does exactly what it does.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from hydralite.cli import authcode_cmd, client_cmds, token_cmds
@@ -14,8 +15,13 @@ from hydralite.cli.render import add_format_flags
 
 
 def _alias(new: str, func):  # type: ignore[no-untyped-def]
+    # Hydra 1.x read its URLs from HYDRA_URL (public) and HYDRA_ADMIN_URL; ORY_SDK_URL and -e still come first.
+    env_name = "HYDRA_URL" if new.startswith(("perform", "revoke")) else "HYDRA_ADMIN_URL"
+
     def run(args: argparse.Namespace) -> int:
         print(f"Note: this spelling is from Hydra 1.x; the current one is `hydralite {new}`.", file=sys.stderr)
+        if not args.endpoint and not os.environ.get("ORY_SDK_URL"):
+            args.endpoint = os.environ.get(env_name) or None
         return func(args)
     return run
 

@@ -245,3 +245,19 @@ async def test_import_jwk_from_pem_and_der(server, tmp_path):
     assert "neither JSON nor a PEM" in one_error_line(
         await cli("import", "jwk", "cli-pem", str(tmp_path / "bad.pem"), *admin, check=False))
     await cli("delete", "jwk", "cli-pem", *admin)
+
+
+async def test_hydra1_aliases_read_hydra_url_and_hydra_admin_url(server):
+    env = {"HYDRA_ADMIN_URL": server.admin_url, "HYDRA_URL": server.public_url}
+    await cli("clients", "create", "--id", "cli-env-urls", "--secret", "env-url-secret", "-g", "client_credentials",
+              env=env)
+    token = (await cli("token", "client", "--client-id", "cli-env-urls", "--client-secret", "env-url-secret",
+                       env=env)).stdout.strip()
+    assert json.loads((await cli("token", "introspect", token, "--format", "json", env=env)).stdout)["active"]
+    await cli("token", "revoke", token, "--client-id", "cli-env-urls", "--client-secret", "env-url-secret", env=env)
+    assert json.loads((await cli("token", "introspect", token, "--format", "json", env=env)).stdout) == {
+        "active": False}
+    # the current spellings do not read the 1.x variables: ORY_SDK_URL or -e
+    assert "127.0.0.1:4445" in one_error_line(await cli("get", "oauth2-client", "cli-env-urls", check=False,
+                                                       env={**env, "ORY_SDK_URL": "http://127.0.0.1:4445"}))
+    await cli("clients", "delete", "cli-env-urls", env=env)
