@@ -61,6 +61,6 @@ def describe(response: httpx.Response) -> str:
         error = body.get("error")
         if isinstance(error, dict):
             return str(error.get("message") or error)
-        text = " ".join(str(v) for v in (error, body.get("error_description")) if v)
+        text = ": ".join(str(v) for v in (error, body.get("error_description")) if v)
         return text or str(body)
     return str(body)[:300]

@@ -111,7 +111,7 @@ async def test_jwk_table_quiet_and_several_sets(server):
 async def test_bad_input_and_server_errors_are_one_line(server):
     admin = ["-e", server.admin_url]
     bad_uri = one_error_line(await cli("create", "oauth2-client", "--redirect-uri", "not a url", *admin, check=False))
-    assert "400" in bad_uri and "invalid_redirect_uri" in bad_uri
+    assert "failed with 400: invalid_redirect_uri: The value of one or more redirect_uris is invalid" in bad_uri
     assert "--metadata must be JSON" in one_error_line(
         await cli("create", "oauth2-client", "--metadata", "{oops", *admin, check=False))
     assert "--http-header" in one_error_line(
