@@ -7,7 +7,7 @@ shape, which is the same two fields with a human message in `error`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class OAuthError(Exception):
@@ -123,15 +123,17 @@ NotFound = _error("NotFound", "not_found", 404, "Could not find the requested re
 class APIError(Exception):
     """An admin-API error in Hydra's herodot shape: `{error, error_description}`."""
 
-    def __init__(self, status_code: int, error: str, description: str = "", headers: dict[str, str] | None = None):
+    def __init__(self, status_code: int, error: str, description: str = "", headers: dict[str, str] | None = None,
+                 body: dict[str, Any] | None = None):
         super().__init__(error)
         self.status_code = status_code
         self.error = error
         self.description = description
         self.headers = headers or {}
+        self.body = body  # a response body other than the error shape (Hydra's 410 {redirect_to})
 
-    def to_dict(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+    def to_dict(self) -> dict[str, Any]:
+        return self.body if self.body is not None else {"error": self.error, "error_description": self.description}
 
 
 def bad_request(description: str) -> APIError:

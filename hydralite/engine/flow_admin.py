@@ -21,9 +21,7 @@ def _not_found() -> APIError:
 
 
 def _gone(flow: Any) -> APIError:
-    err = APIError(410, "Gone", "The request has already been handled.")
-    err.to_dict = lambda: {"redirect_to": flow["request_url"]}  # type: ignore[method-assign]
-    return err
+    return APIError(410, "Gone", "The request has already been handled.", body={"redirect_to": flow["request_url"]})
 
 
 def _expired(kind: str) -> APIError:

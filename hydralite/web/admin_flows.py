@@ -28,16 +28,16 @@ def routes(admin: FlowAdmin) -> list[Route]:
         return api_json(await admin.accept_login(_challenge(request, "login"), await read_json(request)))
 
     async def reject_login(request: Request) -> Response:
-        return api_json(await admin.reject_login(_challenge(request, "login"), await _optional_json(request)))
+        return api_json(await admin.reject_login(_challenge(request, "login"), await read_json(request, empty={})))
 
     async def get_consent(request: Request) -> Response:
         return api_json(await admin.get_consent(_challenge(request, "consent")))
 
     async def accept_consent(request: Request) -> Response:
-        return api_json(await admin.accept_consent(_challenge(request, "consent"), await _optional_json(request)))
+        return api_json(await admin.accept_consent(_challenge(request, "consent"), await read_json(request, empty={})))
 
     async def reject_consent(request: Request) -> Response:
-        return api_json(await admin.reject_consent(_challenge(request, "consent"), await _optional_json(request)))
+        return api_json(await admin.reject_consent(_challenge(request, "consent"), await read_json(request, empty={})))
 
     async def list_consent(request: Request) -> Response:
         q = request.query_params
@@ -118,17 +118,3 @@ def routes(admin: FlowAdmin) -> list[Route]:
         Route(f"{base}/sessions/login", revoke_login, methods=["DELETE"]),
     ]
 
-
-async def _optional_json(request: Request) -> object:
-    """Reject and consent bodies may be empty (`{}` is implied)."""
-    from hydralite.web.common import read_body
-
-    body = await read_body(request)
-    if not body.strip():
-        return {}
-    import orjson
-
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"Unable to decode the request body: {exc}") from exc

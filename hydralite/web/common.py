@@ -112,14 +112,21 @@ async def read_form(request: Request) -> dict[str, list[str]]:
 _JSON_TYPES = ("", "application/json", "application/x-www-form-urlencoded", "text/plain")
 
 
-async def read_json(request: Request) -> Any:
-    """The admin API's JSON body. curl's -d default type is accepted, as Hydra accepts it."""
+_REQUIRED = object()
+
+
+async def read_json(request: Request, empty: Any = _REQUIRED) -> Any:
+    """The admin API's JSON body. curl's -d default type is accepted, as Hydra accepts it.
+
+    `empty` is what an empty body means where Hydra allows one (reject and consent bodies)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
         raise APIError(415, "The request's content type is not supported",
                        f"Expected application/json, got {ctype!r}.")
     body = await read_body(request)
     if not body.strip():
+        if empty is not _REQUIRED:
+            return empty
         raise APIError(400, "The request was malformed or contained invalid parameters",
                        "Unable to decode the request body: EOF")
     try:
