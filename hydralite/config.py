@@ -116,6 +116,14 @@ class Config:
     session_cookie_path: str = "/"
     data_dir: str = ".hydralite"
     log_level: str = "info"
+    log_format: str = "text"  # text | json | json_pretty (log.format)
+    log_leak_sensitive_values: bool = False
+    log_redaction_text: str = ""
+    tracing_provider: str = ""  # "" (off) | otel (tracing.provider)
+    tracing_service_name: str = "hydralite"
+    tracing_otlp_server_url: str = ""  # host:port of an OTLP/HTTP receiver (tracing.providers.otlp.server_url)
+    tracing_otlp_insecure: bool = False
+    tracing_sampling_ratio: float = 1.0
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
@@ -233,6 +241,30 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
 
     values["data_dir"] = env.get("HYDRALITE_DATA_DIR", "") or str(Path.cwd() / ".hydralite")
     values["log_level"] = env.get("LOG_LEVEL", "info").lower() or "info"
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json", "json_pretty"):
+        problems.append(f"LOG_FORMAT: must be text, json or json_pretty, got {log_format!r}")
+    values["log_format"] = log_format
+    values["log_leak_sensitive_values"] = _bool(env.get("LOG_LEAK_SENSITIVE_VALUES", ""))
+    values["log_redaction_text"] = env.get("LOG_REDACTION_TEXT", "")
+    provider = env.get("TRACING_PROVIDER", "").strip().lower()
+    if provider not in ("", "otel"):
+        problems.append(f"TRACING_PROVIDER: only 'otel' is supported, got {provider!r}")
+    values["tracing_provider"] = provider
+    values["tracing_service_name"] = env.get("TRACING_SERVICE_NAME", "").strip() or "hydralite"
+    values["tracing_otlp_server_url"] = env.get("TRACING_PROVIDERS_OTLP_SERVER_URL", "").strip()
+    values["tracing_otlp_insecure"] = _bool(env.get("TRACING_PROVIDERS_OTLP_INSECURE", ""))
+    raw_ratio = env.get("TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO", "").strip()
+    if raw_ratio:
+        try:
+            ratio = float(raw_ratio)
+        except ValueError:
+            ratio = -1.0
+        if not 0.0 <= ratio <= 1.0:
+            problems.append(f"TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO: must be between 0 and 1, "
+                            f"got {raw_ratio!r}")
+        else:
+            values["tracing_sampling_ratio"] = ratio
 
     public_port = values.get("public_port", 4444)
     admin_port = values.get("admin_port", 4445)
