@@ -58,12 +58,61 @@ async def test_no_scope_requested_gives_empty_scope(public, client):
 
 async def test_a1_missing_grant_type(public, client):
     assert_error(await token(public, client, scope="api"), 400, "invalid_request")
+    assert_error(await token(public, client, grant_type=" ", scope="api"), 400, "invalid_request")
 
 
 @pytest.mark.parametrize("grant", ["foo", "password", "implicit", "CLIENT_CREDENTIALS", "x" * 5000])
 async def test_a2_unknown_grant_type(public, client, grant):
     body = assert_error(await token(public, client, grant_type=grant), 400, "unsupported_grant_type")
     assert len(body["error_description"]) < 1000  # the value is not echoed in full
+
+
+@pytest.mark.parametrize("grant", ["client_credentials refresh_token", "client_credentials  client_credentials"])
+async def test_a2_several_grant_types_select_none(public, client, grant):
+    # fosite splits grant_type on spaces: only exactly one value selects a grant
+    assert_error(await token(public, client, grant_type=grant), 400, "unsupported_grant_type")
+
+
+async def test_a2_spaces_around_one_grant_type_are_dropped_as_fosite_does(public, client):
+    r = await token(public, client, grant_type="  client_credentials ")
+    assert r.status_code == 200, r.text
+
+
+UNAUTHENTICATED = {
+    "no credentials": {},
+    "unknown client": basic("no-such-client", "whatever-secret"),
+    "wrong secret": None,  # the fixture client with a wrong secret
+}
+
+
+@pytest.mark.parametrize("how", list(UNAUTHENTICATED))
+@pytest.mark.parametrize("grant", ["client_credentials", "authorization_code", "refresh_token", "foo", "password",
+                                   "client_credentials refresh_token",
+                                   "urn:ietf:params:oauth:grant-type:device_code"])
+async def test_client_authentication_comes_before_the_grant_type(public, client, how, grant):
+    """fosite's order (access_request_handler.go): an unauthenticated client learns nothing about the grant."""
+    auth = UNAUTHENTICATED[how]
+    if auth is None:
+        auth = basic(client["client_id"], "wrong-secret")
+    r = await token(public, auth=auth, grant_type=grant, code="some-code", refresh_token="some-token")
+    assert_invalid_client(r, challenge=bool(auth))
+
+
+@pytest.mark.parametrize("how", list(UNAUTHENTICATED))
+async def test_missing_grant_type_comes_before_client_authentication(public, client, how):
+    """fosite checks grant_type before it authenticates: a request without one is invalid_request for anybody."""
+    auth = UNAUTHENTICATED[how]
+    if auth is None:
+        auth = basic(client["client_id"], "wrong-secret")
+    body = assert_error(await token(public, auth=auth, scope="api"), 400, "invalid_request")
+    assert "grant_type" in body["error_description"]
+    assert_error(await token(public, auth=auth, grant_type="  "), 400, "invalid_request")
+
+
+async def test_authenticated_client_then_gets_the_grant_error(public, client):
+    """After authentication the grant decides: an unknown grant, then a grant the client may not use."""
+    assert_error(await token(public, client, grant_type="foo"), 400, "unsupported_grant_type")
+    assert_error(await token(public, client, grant_type="authorization_code", code="x"), 400, "unauthorized_client")
 
 
 async def test_a3_grant_not_allowed_for_client(public, make_client):
