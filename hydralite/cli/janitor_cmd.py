@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
 import asyncpg
 
 from hydralite.cli import CommandError
-from hydralite.config import parse_duration
+from hydralite.config import load_values, parse_duration
 
 #: (label, table, key column, condition). $1 = "keep if younger than" cut-off, $2 = login/consent request cut-off.
 ROUTINES: dict[str, list[tuple[str, str, str, str]]] = {
@@ -59,13 +58,15 @@ async def clean(dsn: str, routines: list[str], keep: float, request_ttl: float, 
 
 
 def run(args: argparse.Namespace) -> int:
-    dsn = args.dsn or (os.environ.get("DSN", "") if args.read_from_env or not args.dsn else "")
-    if not dsn or dsn == "memory":
-        raise CommandError("janitor needs a PostgreSQL DSN: pass it as an argument or set DSN and use -e")
+    values = load_values(args.config)  # environment over -c files, as for `serve`
+    dsn = args.dsn or values.get("DSN", "")
+    if not isinstance(dsn, str) or not dsn or dsn == "memory":
+        raise CommandError("janitor needs a PostgreSQL DSN: pass it as an argument, set DSN and use -e, "
+                           "or set dsn in a -c file")
     routines = [r for r in ("tokens", "requests") if getattr(args, r)] or ["tokens", "requests"]
     try:
         keep = parse_duration(args.keep_if_younger) if args.keep_if_younger else 0.0
-        ttl = parse_duration(args.consent_request_lifespan or os.environ.get("TTL_LOGIN_CONSENT_REQUEST") or "30m")
+        ttl = parse_duration(args.consent_request_lifespan or str(values.get("TTL_LOGIN_CONSENT_REQUEST") or "30m"))
     except ValueError as exc:
         raise CommandError(f"invalid duration: {exc}") from exc
     if args.limit <= 0 or args.batch_size <= 0:
@@ -82,6 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("janitor", help="delete expired tokens and stale login/consent requests")
     p.add_argument("dsn", nargs="?", help="database URL (or -e to read DSN from the environment)")
     p.add_argument("-e", "--read-from-env", action="store_true")
+    p.add_argument("-c", "--config", action="append", default=[], metavar="FILE",
+                   help="configuration file (YAML, JSON or TOML with Hydra's keys); repeatable, later files win")
     p.add_argument("--limit", type=int, default=10000, help="at most this many rows per routine (10000)")
     p.add_argument("--batch-size", type=int, default=100, help="rows deleted per statement (100)")
     p.add_argument("--keep-if-younger", default="", help="keep rows younger than this Go duration")

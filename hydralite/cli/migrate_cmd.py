@@ -1,12 +1,13 @@
-"""`hydralite migrate sql up|status [DSN] [-e] [--yes]` with Hydra's flags."""
+"""`hydralite migrate sql up|status [DSN] [-e] [-c FILE] [--yes]` with Hydra's flags."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 
-from hydralite.config import ConfigError
+from hydralite.config import ConfigError, load_values
+
+CONFIG_HELP = "configuration file (YAML, JSON or TOML with Hydra's keys, e.g. dsn); repeatable, later files win"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,20 +22,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("-e", "--read-from-env", action="store_true", help="read the DSN from $DSN")
         a.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
         a.add_argument("--block", action="store_true", help="accepted for Hydra compatibility")
+        a.add_argument("-c", "--config", action="append", default=[], metavar="FILE", help=CONFIG_HELP)
         a.set_defaults(func=run)
     # `hydralite migrate sql [dsn]` is Hydra's deprecated alias of `up`.
     sql.add_argument("-e", "--read-from-env", action="store_true", dest="read_from_env_alias")
     sql.add_argument("-y", "--yes", action="store_true", dest="yes_alias")
+    sql.add_argument("-c", "--config", action="append", default=[], metavar="FILE", dest="config_alias",
+                     help=CONFIG_HELP)
     sql.set_defaults(func=run, action="up", dsn=None)
 
 
 def _dsn(args: argparse.Namespace) -> str:
-    dsn = args.dsn or ""
-    if getattr(args, "read_from_env", False) or getattr(args, "read_from_env_alias", False) or not dsn:
-        dsn = dsn or os.environ.get("DSN", "")
-    if not dsn or dsn == "memory":
-        raise ConfigError("a PostgreSQL DSN is required: pass it as an argument or set DSN and use -e "
-                          "(the embedded database migrates itself when `serve` starts)")
+    """As Hydra: the argument, else $DSN, else `dsn` from the configuration files."""
+    files = [*getattr(args, "config_alias", []), *getattr(args, "config", [])]
+    # Files are read (and checked) even when the argument names the DSN, so a broken file is never ignored.
+    values = load_values(files)
+    dsn = args.dsn or values.get("DSN", "")
+    if not isinstance(dsn, str) or not dsn or dsn == "memory":
+        raise ConfigError("a PostgreSQL DSN is required: pass it as an argument, set DSN and use -e, or set dsn "
+                          "in a -c file (the embedded database migrates itself when `serve` starts)")
     return dsn
 
 

@@ -12,8 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("which", choices=["all", "public", "admin", "ui"])
     p.add_argument("--dev", action="store_true", help="development mode (http issuer, generated secret, …)")
     p.add_argument("--workers", type=int, default=0, help="worker processes (default HYDRALITE_WORKERS or 1)")
-    p.add_argument("-c", "--config", action="append", default=[], help="accepted for Hydra compatibility; "
-                   "configure hydralite through environment variables")
+    p.add_argument("-c", "--config", action="append", default=[], metavar="FILE",
+                   help="configuration file (YAML, JSON or TOML with Hydra's keys); repeatable, later files win; "
+                   "environment variables override files")
     p.add_argument("--sqa-opt-out", action="store_true", help="accepted for Hydra compatibility")
     p.set_defaults(func=run)
 
@@ -26,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
         from hydralite.ui import run as ui
 
-        ui.run(os.environ)
+        ui.run(configuration.load_values(args.config, os.environ))  # type: ignore[arg-type]
         return 0
-    cfg = configuration.load(dev=True if args.dev else None)
+    cfg = configuration.load(dev=True if args.dev else None, files=args.config)
     server.serve(cfg, args.which, workers=args.workers or cfg.workers)
     return 0

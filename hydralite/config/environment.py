@@ -1,151 +1,37 @@
-"""Configuration: one frozen object built once from Hydra's environment names.
-
-Every name and default follows Hydra (REFERENCE.md §9) so that compose files and
-guides written for Hydra configure hydralite unchanged.
-"""
+"""Build the Config from Hydra's environment names (a configuration file arrives here already
+flattened to the same names by sources.py), so every name is parsed and validated in one place."""
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
+from hydralite.config.model import Config, ConfigError, parse_bool, parse_duration, parse_list
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class ConfigError(ValueError):
-    """Raised at start with every configuration problem listed."""
-
-
-def parse_duration(text: str) -> float:
-    """Parse a Go duration string ("1h", "30m", "1h0m0s") into seconds."""
-    text = text.strip()
-    if text in ("0", "-1"):
-        return float(text)
-    if not _DURATION.match(text):
-        raise ValueError(f"invalid duration {text!r}")
-    return sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(text))
-
-
-def format_duration(seconds: float) -> str:
-    """Format seconds as Go prints a time.Duration ("1h0m0s", "30m0s", "1.5s", "100ms", "1.5µs")."""
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000_000_000:
-        for unit, size in (("ns", 1), ("µs", 1_000), ("ms", 1_000_000)):
-            if ns < size * 1000:
-                return sign + _fraction(ns, size) + unit
-    h, rest = divmod(ns, 3_600_000_000_000)
-    m, rest = divmod(rest, 60_000_000_000)
-    sec = _fraction(rest, 1_000_000_000) + "s"
-    if h:
-        return f"{sign}{h}h{m}m{sec}"
-    if m:
-        return f"{sign}{m}m{sec}"
-    return sign + sec
+#: Hydra configuration keys hydralite implements; each is read from the environment name
+#: `key.upper().replace(".", "_")`. Every other key of Hydra's schema is accepted and reported as not supported.
+HYDRA_KEYS: tuple[str, ...] = (
+    "dsn", "dev",
+    "secrets.system", "secrets.cookie", "secrets.pagination",
+    "serve.public.host", "serve.public.port", "serve.admin.host", "serve.admin.port",
+    "serve.cookies.same_site_mode", "serve.cookies.secure", "serve.cookies.domain", "serve.cookies.paths.session",
+    "urls.self.issuer", "urls.self.public", "urls.self.admin", "urls.login", "urls.consent", "urls.logout",
+    "urls.error", "urls.post_logout_redirect",
+    "ttl.access_token", "ttl.refresh_token", "ttl.id_token", "ttl.auth_code", "ttl.login_consent_request",
+    "ttl.authentication_session",
+    "strategies.scope", "strategies.access_token",
+    "oauth2.pkce.enforced", "oauth2.pkce.enforced_for_public_clients", "oauth2.expose_internal_errors",
+    "oauth2.client_credentials.default_grant_allowed_scope",
+    "oidc.dynamic_client_registration.default_scope",
+    "log.level", "log.format", "log.leak_sensitive_values", "log.redaction_text",
+    "tracing.provider", "tracing.service_name", "tracing.providers.otlp.server_url",
+    "tracing.providers.otlp.insecure", "tracing.providers.otlp.sampling.sampling_ratio",
+)
 
 
-def _fraction(value: int, size: int) -> str:
-    whole, part = divmod(value, size)
-    if not part:
-        return str(whole)
-    return f"{whole}." + str(part).rjust(len(str(size)) - 1, "0").rstrip("0")
-
-
-def parse_list(text: str) -> list[str]:
-    """Hydra reads arrays from the environment as a JSON array or a comma-separated list."""
-    text = text.strip()
-    if not text:
-        return []
-    if text.startswith("["):
-        value = orjson.loads(text)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError("expected a JSON array of strings")
-        return value
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _bool(text: str) -> bool:
-    return text.strip().lower() in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class Config:
-    dsn: str = ""
-    dev: bool = False
-    secrets_system: tuple[str, ...] = ()
-    secrets_cookie: tuple[str, ...] = ()
-    secrets_pagination: tuple[str, ...] = ()
-    public_host: str = ""
-    public_port: int = 4444
-    admin_host: str = ""
-    admin_port: int = 4445
-    issuer: str = ""
-    public_url: str = ""
-    admin_url: str = ""
-    login_url: str = ""
-    consent_url: str = ""
-    logout_url: str = ""
-    error_url: str = ""
-    post_logout_redirect_url: str = ""
-    ttl_access_token: float = 3600.0
-    ttl_refresh_token: float = 720 * 3600.0
-    ttl_id_token: float = 3600.0
-    ttl_auth_code: float = 600.0
-    ttl_login_consent_request: float = 1800.0
-    ttl_authentication_session: float = 720 * 3600.0
-    scope_strategy: str = "wildcard"
-    access_token_strategy: str = "opaque"
-    pkce_enforced: bool = False
-    pkce_enforced_for_public_clients: bool = False
-    expose_internal_errors: bool = False
-    default_grant_allowed_scope: bool = False
-    default_client_scope: tuple[str, ...] = ("offline_access", "offline", "openid")
-    cookie_same_site: str = "None"
-    cookie_secure: bool = False
-    cookie_domain: str = ""
-    session_cookie_path: str = "/"
-    data_dir: str = ".hydralite"
-    log_level: str = "info"
-    log_format: str = "text"  # text | json | json_pretty (log.format)
-    log_leak_sensitive_values: bool = False
-    log_redaction_text: str = ""
-    tracing_provider: str = ""  # "" (off) | otel (tracing.provider)
-    tracing_service_name: str = "hydralite"
-    tracing_otlp_server_url: str = ""  # host:port of an OTLP/HTTP receiver (tracing.providers.otlp.server_url)
-    tracing_otlp_insecure: bool = False
-    tracing_sampling_ratio: float = 1.0
-    argon2_time_cost: int = 2
-    argon2_memory_kib: int = 19 * 1024
-    argon2_parallelism: int = 1
-    argon2_threads: int = 2
-    workers: int = 1
-    pool_max_size: int = 0  # 0: taken from the DSN or the default
-    ui_port: int = 3000
-    #: `serve all --dev` with no URLS_LOGIN/CONSENT/LOGOUT runs the example login/consent app itself.
-    embedded_ui: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def embedded(self) -> bool:
-        """True when hydralite must start its own PostgreSQL (DSN unset or "memory")."""
-        return self.dsn in ("", "memory")
-
-    @property
-    def secure_cookies(self) -> bool:
-        return self.cookie_secure if self.dev else True
-
-    def cookie_name(self, base: str) -> str:
-        return f"{base}_dev" if self.dev else base
+def env_name(key: str) -> str:
+    """Hydra's environment name of a configuration key: `serve.public.port` → `SERVE_PUBLIC_PORT`."""
+    return key.upper().replace(".", "_")
 
 
 _TTL_NAMES = {
@@ -158,21 +44,26 @@ _TTL_NAMES = {
 }
 
 
-def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Config:
-    """Build the Config from the environment; raise ConfigError listing every problem."""
-    env = os.environ if env is None else env
+def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
+             origin: Mapping[str, str] | None = None) -> Config:
+    """Build the Config from Hydra's names; raise ConfigError listing every problem.
+
+    Values are environment strings, or lists from a configuration file. `origin` maps a name whose value
+    came from a file to "key in file", so that problems name what the user wrote.
+    """
+    env: Mapping[str, str] = {k: v for k, v in source.items() if isinstance(v, str)}
+    lists: Mapping[str, list[str]] = {k: v for k, v in source.items() if isinstance(v, list)}
     problems: list[str] = []
     values: dict[str, object] = {}
 
-    is_dev = _bool(env.get("DEV", "")) if dev is None else dev
+    is_dev = parse_bool(env.get("DEV", "")) if dev is None else dev
     values["dev"] = is_dev
     values["dsn"] = env.get("DSN", "").strip()
 
     for name, attr in (("SECRETS_SYSTEM", "secrets_system"), ("SECRETS_COOKIE", "secrets_cookie"),
                        ("SECRETS_PAGINATION", "secrets_pagination")):
-        raw = env.get(name, "")
         try:
-            secrets = tuple(parse_list(raw))
+            secrets = tuple(parse_list(lists.get(name) or env.get(name, "")))
         except ValueError as exc:
             problems.append(f"{name}: {exc}")
             continue
@@ -219,13 +110,14 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
         problems.append("STRATEGIES_ACCESS_TOKEN: only 'opaque' is supported (JWT access tokens are not yet built)")
     values["access_token_strategy"] = at_strategy
 
-    values["pkce_enforced"] = _bool(env.get("OAUTH2_PKCE_ENFORCED", ""))
-    values["pkce_enforced_for_public_clients"] = _bool(env.get("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", ""))
-    values["expose_internal_errors"] = _bool(env.get("OAUTH2_EXPOSE_INTERNAL_ERRORS", ""))
-    values["default_grant_allowed_scope"] = _bool(
+    values["pkce_enforced"] = parse_bool(env.get("OAUTH2_PKCE_ENFORCED", ""))
+    values["pkce_enforced_for_public_clients"] = parse_bool(env.get("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", ""))
+    values["expose_internal_errors"] = parse_bool(env.get("OAUTH2_EXPOSE_INTERNAL_ERRORS", ""))
+    values["default_grant_allowed_scope"] = parse_bool(
         env.get("OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE", ""))
-    raw_scope = env.get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE", "")
-    if raw_scope.strip():
+    raw_scope = lists.get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE") or env.get(
+        "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE", "")
+    if raw_scope and (isinstance(raw_scope, list) or raw_scope.strip()):
         try:
             values["default_client_scope"] = tuple(parse_list(raw_scope))
         except ValueError as exc:
@@ -235,7 +127,7 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
     if same_site not in ("Strict", "Lax", "None"):
         problems.append(f"SERVE_COOKIES_SAME_SITE_MODE: must be Strict, Lax or None, got {same_site!r}")
     values["cookie_same_site"] = same_site
-    values["cookie_secure"] = _bool(env.get("SERVE_COOKIES_SECURE", ""))
+    values["cookie_secure"] = parse_bool(env.get("SERVE_COOKIES_SECURE", ""))
     values["cookie_domain"] = env.get("SERVE_COOKIES_DOMAIN", "")
     values["session_cookie_path"] = env.get("SERVE_COOKIES_PATHS_SESSION", "/") or "/"
 
@@ -245,7 +137,7 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
     if log_format not in ("text", "json", "json_pretty"):
         problems.append(f"LOG_FORMAT: must be text, json or json_pretty, got {log_format!r}")
     values["log_format"] = log_format
-    values["log_leak_sensitive_values"] = _bool(env.get("LOG_LEAK_SENSITIVE_VALUES", ""))
+    values["log_leak_sensitive_values"] = parse_bool(env.get("LOG_LEAK_SENSITIVE_VALUES", ""))
     values["log_redaction_text"] = env.get("LOG_REDACTION_TEXT", "")
     provider = env.get("TRACING_PROVIDER", "").strip().lower()
     if provider not in ("", "otel"):
@@ -253,7 +145,7 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
     values["tracing_provider"] = provider
     values["tracing_service_name"] = env.get("TRACING_SERVICE_NAME", "").strip() or "hydralite"
     values["tracing_otlp_server_url"] = env.get("TRACING_PROVIDERS_OTLP_SERVER_URL", "").strip()
-    values["tracing_otlp_insecure"] = _bool(env.get("TRACING_PROVIDERS_OTLP_INSECURE", ""))
+    values["tracing_otlp_insecure"] = parse_bool(env.get("TRACING_PROVIDERS_OTLP_INSECURE", ""))
     raw_ratio = env.get("TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO", "").strip()
     if raw_ratio:
         try:
@@ -282,7 +174,7 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
     values["admin_url"] = (env.get("URLS_SELF_ADMIN", "").strip() or f"http://localhost:{admin_port}").rstrip("/")
     ui_names = ("URLS_LOGIN", "URLS_CONSENT", "URLS_LOGOUT")
     fallback = public + "/oauth2/fallbacks"
-    if is_dev and not any(env.get(n, "").strip() for n in ui_names) and not _bool(env.get("HYDRALITE_NO_UI", "")):
+    if is_dev and not any(env.get(n, "").strip() for n in ui_names) and not parse_bool(env.get("HYDRALITE_NO_UI", "")):
         values["embedded_ui"] = True
         fallback = f"http://localhost:{values.get('ui_port', 3000)}"
     values["login_url"] = env.get("URLS_LOGIN", "").strip() or f"{fallback}/login"
@@ -303,6 +195,17 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None) -> Co
                 problems.append(f"{name}: expected an integer, got {raw!r}")
 
     if problems:
-        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+        raise ConfigError(describe(problems, origin or {}))
     values["extra"] = {k: v for k, v in env.items() if k.startswith("URLS_")}
     return Config(**values)  # type: ignore[arg-type]
+
+
+def describe(problems: list[str], origin: Mapping[str, str]) -> str:
+    """One line for one problem, else one per line; a value from a file is named by its key and file."""
+    named = []
+    for problem in problems:
+        name, sep, rest = problem.partition(": ")
+        named.append(f"{origin[name]}: {rest}" if sep and name in origin else problem)
+    if len(named) == 1:
+        return f"invalid configuration: {named[0]}"
+    return "invalid configuration:\n  - " + "\n  - ".join(named)

@@ -1,0 +1,154 @@
+"""The frozen Config and the value syntaxes Hydra uses (Go durations, lists).
+
+Nothing here knows where a value came from: environment.py reads Hydra's environment names
+into a Config, sources.py turns configuration files into those names first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import orjson
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class ConfigError(ValueError):
+    """Raised at start with every configuration problem listed."""
+
+
+def parse_duration(text: str) -> float:
+    """Parse a Go duration string ("1h", "30m", "1h0m0s") into seconds."""
+    text = text.strip()
+    if text in ("0", "-1"):
+        return float(text)
+    if not _DURATION.match(text):
+        raise ValueError(f"invalid duration {text!r}")
+    return sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds as Go prints a time.Duration ("1h0m0s", "30m0s", "1.5s", "100ms", "1.5µs")."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ns", 1), ("µs", 1_000), ("ms", 1_000_000)):
+            if ns < size * 1000:
+                return sign + _fraction(ns, size) + unit
+    h, rest = divmod(ns, 3_600_000_000_000)
+    m, rest = divmod(rest, 60_000_000_000)
+    sec = _fraction(rest, 1_000_000_000) + "s"
+    if h:
+        return f"{sign}{h}h{m}m{sec}"
+    if m:
+        return f"{sign}{m}m{sec}"
+    return sign + sec
+
+
+def _fraction(value: int, size: int) -> str:
+    whole, part = divmod(value, size)
+    if not part:
+        return str(whole)
+    return f"{whole}." + str(part).rjust(len(str(size)) - 1, "0").rstrip("0")
+
+
+def parse_list(text: str | list[str]) -> list[str]:
+    """Hydra reads arrays from the environment as a JSON array or a comma-separated list.
+
+    A list (from a configuration file, already checked against Hydra's schema) is taken as is.
+    """
+    if isinstance(text, list):
+        if not all(isinstance(v, str) for v in text):
+            raise ValueError("expected a list of strings")
+        return list(text)
+    text = text.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        value = orjson.loads(text)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a JSON array of strings")
+        return value
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_bool(text: str) -> bool:
+    """Hydra's environment booleans; anything else is false."""
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Config:
+    dsn: str = ""
+    dev: bool = False
+    secrets_system: tuple[str, ...] = ()
+    secrets_cookie: tuple[str, ...] = ()
+    secrets_pagination: tuple[str, ...] = ()
+    public_host: str = ""
+    public_port: int = 4444
+    admin_host: str = ""
+    admin_port: int = 4445
+    issuer: str = ""
+    public_url: str = ""
+    admin_url: str = ""
+    login_url: str = ""
+    consent_url: str = ""
+    logout_url: str = ""
+    error_url: str = ""
+    post_logout_redirect_url: str = ""
+    ttl_access_token: float = 3600.0
+    ttl_refresh_token: float = 720 * 3600.0
+    ttl_id_token: float = 3600.0
+    ttl_auth_code: float = 600.0
+    ttl_login_consent_request: float = 1800.0
+    ttl_authentication_session: float = 720 * 3600.0
+    scope_strategy: str = "wildcard"
+    access_token_strategy: str = "opaque"
+    pkce_enforced: bool = False
+    pkce_enforced_for_public_clients: bool = False
+    expose_internal_errors: bool = False
+    default_grant_allowed_scope: bool = False
+    default_client_scope: tuple[str, ...] = ("offline_access", "offline", "openid")
+    cookie_same_site: str = "None"
+    cookie_secure: bool = False
+    cookie_domain: str = ""
+    session_cookie_path: str = "/"
+    data_dir: str = ".hydralite"
+    log_level: str = "info"
+    log_format: str = "text"  # text | json | json_pretty (log.format)
+    log_leak_sensitive_values: bool = False
+    log_redaction_text: str = ""
+    tracing_provider: str = ""  # "" (off) | otel (tracing.provider)
+    tracing_service_name: str = "hydralite"
+    tracing_otlp_server_url: str = ""  # host:port of an OTLP/HTTP receiver (tracing.providers.otlp.server_url)
+    tracing_otlp_insecure: bool = False
+    tracing_sampling_ratio: float = 1.0
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19 * 1024
+    argon2_parallelism: int = 1
+    argon2_threads: int = 2
+    workers: int = 1
+    pool_max_size: int = 0  # 0: taken from the DSN or the default
+    ui_port: int = 3000
+    #: `serve all --dev` with no URLS_LOGIN/CONSENT/LOGOUT runs the example login/consent app itself.
+    embedded_ui: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        """True when hydralite must start its own PostgreSQL (DSN unset or "memory")."""
+        return self.dsn in ("", "memory")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.dev else True
+
+    def cookie_name(self, base: str) -> str:
+        return f"{base}_dev" if self.dev else base
