@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from hydralite.errors import TemporarilyUnavailable
+from hydralite.ops import tracing
 
 T = TypeVar("T")
 
@@ -44,19 +45,22 @@ class SecretHasher:
         self._lock = threading.Lock()
         self._dummy = self._hasher.hash("hydralite-dummy-secret")
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _run(self, fn: Callable[..., T], *args: Any, span: str = "hash.Argon2.Compare") -> T:
         if self._waiting >= self._max_waiting:
             raise TemporarilyUnavailable("The server is busy verifying client secrets, please try again later.",
                                          headers={"Retry-After": "1"})
         self._waiting += 1
         try:
             async with self._limit:
-                return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+                job = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+                if tracing.TRACER is not None:  # tracing on: the thread job as a span of the request
+                    return await tracing.child(span, job)
+                return await job
         finally:
             self._waiting -= 1
 
     async def hash(self, secret: str) -> str:
-        return await self._run(self._hasher.hash, secret)
+        return await self._run(self._hasher.hash, secret, span="hash.Argon2.Generate")
 
     def _key(self, client_id: str, secret: str, stored: str) -> bytes:
         msg = b"\0".join((client_id.encode(), secret.encode("utf-8", "surrogatepass"), stored.encode()))
