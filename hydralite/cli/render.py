@@ -16,6 +16,8 @@ def add_format_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, bool):  # Go's %v: true/false, as Hydra's tables print them
+        return "true" if value else "false"
     if value is None or value == "" or value == []:
         return "<empty>"
     if isinstance(value, list):

@@ -91,6 +91,9 @@ async def test_introspect_scope_quiet_and_table(server, make_client, public):
     table = (await cli("introspect", "token", token, *admin)).stdout.splitlines()
     assert table[0].split() == ["ACTIVE", "SUBJECT", "CLIENT", "ID", "SCOPE", "EXPIRY", "TOKEN", "USE"]
     assert client["client_id"] in table[1].split() and "api" in table[1].split()
+    assert table[1].split()[0] == "true"  # Go's %v of a bool, as Hydra prints it (not Python's True)
+    inactive = (await cli("introspect", "token", "ory_at_not-a-token", *admin)).stdout.splitlines()
+    assert inactive[1].split()[0] == "false"
 
 
 async def test_jwk_table_quiet_and_several_sets(server):

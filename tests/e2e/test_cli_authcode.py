@@ -38,13 +38,20 @@ async def test_no_shutdown_prints_tokens_of_each_sign_in(server, admin, make_cli
     proc, url = await start(server, client, port, "--no-shutdown", "--format", "json")
     browser = Browser(server.public_url, admin)
     try:
-        seen = []
+        seen, urls = [], []
         for subject in ("first@example.com", "second@example.com"):
-            back = await browser.consent(await browser.login(await browser.start(url), subject=subject))
+            # each sign-in has its own state and PKCE pair: the home route's /perform-flow leads to the current one
+            fresh = (await browser.get(f"http://127.0.0.1:{port}/perform-flow")).headers["location"]
+            urls.append(fresh)
+            back = await browser.consent(await browser.login(await browser.start(fresh), subject=subject))
             done = await browser.get(back.headers["location"])
-            assert done.status_code == 200 and "Success" in done.text
             seen.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=30)))
-        assert proc.returncode is None  # still serving
+            assert done.status_code == 200 and seen[-1]["access_token"] in done.text
+            assert f'href="http://127.0.0.1:{port}/"' in done.text  # back to the welcome page for the next one
+            # the used state is gone: replaying the callback is refused, and the command keeps serving
+            replay = await browser.get(back.headers["location"])
+            assert replay.status_code == 400 and "state in the callback does not match" in replay.text
+        assert proc.returncode is None and urls[0] == url  # still serving; the first sign-in used the printed URL
         start_page = await browser.get(f"http://127.0.0.1:{port}/")
         assert start_page.status_code == 200 and "/oauth2/auth?" in start_page.text
     finally:
@@ -53,6 +60,9 @@ async def test_no_shutdown_prints_tokens_of_each_sign_in(server, admin, make_cli
             proc.kill()
         await proc.wait()
     assert len({t["access_token"] for t in seen}) == 2
+    first, second = query(urls[0]), query(urls[1])
+    for name in ("state", "nonce", "code_challenge"):
+        assert first[name] != second[name], name
     for tokens in seen:
         assert tokens["access_token"].startswith("ory_at_") and tokens["refresh_token"].startswith("ory_rt_")
     subjects = []
@@ -127,8 +137,8 @@ async def test_form_post_response_mode(server, admin, make_client):
         fields = {unescape(k): unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)}
         assert action == f"http://127.0.0.1:{port}/callback" and fields["code"]
         done = await browser.http.post(action, data=fields)
-        assert done.status_code == 200 and "Success" in done.text
         code, out, err = await finish(proc)
+        assert done.status_code == 200 and json.loads(out)["access_token"] in done.text
     finally:
         await browser.close()
         if proc.returncode is None:

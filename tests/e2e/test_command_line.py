@@ -40,7 +40,7 @@ async def test_issue_sequence_create_perform_introspect_delete(server):
     info = json.loads((await cli("introspect", "token", token["access_token"], "--format", "json", *admin)).stdout)
     assert info["active"] is True and info["client_id"] == cid
     shown = (await cli("introspect", "token", token["access_token"], *admin)).stdout
-    assert shown.splitlines()[1].split()[0] == "True"
+    assert shown.splitlines()[1].split()[0] == "true"
     assert (await cli("delete", "access-tokens", cid, *admin)).stdout.strip() == cid
     info = json.loads((await cli("introspect", "token", token["access_token"], "--format", "json", *admin)).stdout)
     assert info == {"active": False}
