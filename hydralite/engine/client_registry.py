@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import quote
 
 import jsonpatch
 import orjson
@@ -27,10 +26,10 @@ class ClientRegistry:
         config = engine.config
         self.pages = Sealer(config.secrets_pagination or config.secrets_system, purpose="pagination")
 
-    def render(self, client: Client, secret: str | None = None, extra: dict[str, str] | None = None
-               ) -> dict[str, Any]:
+    def render(self, client: Client, secret: str | None = None, extra: dict[str, str] | None = None,
+               nulls: frozenset[str] = frozenset()) -> dict[str, Any]:
         return clients.serialize(client.metadata, client_id=client.id, created_at=client.created_at,
-                                 updated_at=client.updated_at, secret=secret, extra=extra)
+                                 updated_at=client.updated_at, secret=secret, extra=extra, nulls=nulls)
 
     async def _hash(self, secret: str) -> str:
         return await self.engine.hasher.hash(secret)
@@ -46,8 +45,9 @@ class ClientRegistry:
         token, signature = self.engine.codec.generate(ACCESS)
         client = await self.engine.repo.insert_client(client_id, secret_hash, signature, doc, clients.now_utc())
         extra = {"registration_access_token": token,
-                 "registration_client_uri": f"{self.engine.config.public_url}/oauth2/register/{quote(client_id)}"}
-        return self.render(client, None if public else secret, extra)
+                 "registration_client_uri": clients.registration_client_uri(self.engine.config.public_url,
+                                                                            fields.get("client_id"))}
+        return self.render(client, None if public else secret, extra, clients.unset_lists(fields))
 
     async def get(self, client_id: str) -> Client:
         client = await self.engine.repo.get_client(client_id) if storable(client_id) else None
@@ -99,7 +99,7 @@ class ClientRegistry:
         client = await self.engine.repo.update_client(existing.id, new_hash, doc, clients.now_utc())
         if client is None:
             raise not_found()
-        return self.render(client, secret or None)
+        return self.render(client, secret or None, nulls=clients.unset_lists(fields))
 
     async def patch(self, client_id: str, body: Any) -> dict[str, Any]:
         existing = await self.get(client_id)

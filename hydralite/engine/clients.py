@@ -10,29 +10,30 @@ import ipaddress
 import secrets as _secrets
 import string
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from hydralite.config import Config, format_duration, parse_duration
 from hydralite.crypto.hashing import MAX_SECRET_LENGTH
 from hydralite.errors import APIError, bad_request, invalid_client_metadata, invalid_redirect_uri
 
+#: In the order of Hydra's Lifespans struct, which is the order of the JSON keys.
 LIFESPANS = (
     "authorization_code_grant_access_token_lifespan",
     "authorization_code_grant_id_token_lifespan",
     "authorization_code_grant_refresh_token_lifespan",
     "client_credentials_grant_access_token_lifespan",
-    "device_authorization_grant_access_token_lifespan",
-    "device_authorization_grant_id_token_lifespan",
-    "device_authorization_grant_refresh_token_lifespan",
     "implicit_grant_access_token_lifespan",
     "implicit_grant_id_token_lifespan",
     "jwt_bearer_grant_access_token_lifespan",
-    "refresh_token_grant_access_token_lifespan",
     "refresh_token_grant_id_token_lifespan",
+    "refresh_token_grant_access_token_lifespan",
     "refresh_token_grant_refresh_token_lifespan",
+    "device_authorization_grant_id_token_lifespan",
+    "device_authorization_grant_access_token_lifespan",
+    "device_authorization_grant_refresh_token_lifespan",
 )
 
 _STRINGS = ("client_id", "client_name", "client_secret", "scope", "owner", "policy_uri", "tos_uri", "client_uri",
@@ -44,6 +45,9 @@ _LISTS = ("redirect_uris", "grant_types", "response_types", "audience", "allowed
           "request_uris", "post_logout_redirect_uris")
 _BOOLS = ("frontchannel_logout_session_required", "backchannel_logout_session_required", "skip_consent")
 _NULL_BOOLS = ("skip_logout_consent",)
+#: Hydra's `sqlxx.StringSliceJSONFormat` fields that neither `omitempty` nor `BeforeSave` touch: an unset one is
+#: Go's nil slice, `null` in the create/PUT/PATCH answer, and `[]` once read back from the database (GET, list).
+NIL_LISTS = ("redirect_uris", "grant_types", "response_types", "contacts")
 
 #: Field order of Hydra's Go struct, which is the JSON order its responses use.
 FIELD_ORDER = (
@@ -61,7 +65,8 @@ _OMIT_EMPTY = {"client_secret", "sector_identifier_uri", "jwks_uri", "token_endp
                "token_endpoint_auth_signing_alg", "request_uris", "request_object_signing_alg",
                "userinfo_signed_response_alg", "frontchannel_logout_uri", "frontchannel_logout_session_required",
                "post_logout_redirect_uris", "backchannel_logout_uri", "backchannel_logout_session_required",
-               "metadata", "registration_access_token", "registration_client_uri", "access_token_strategy"}
+               "registration_access_token", "registration_client_uri", "access_token_strategy"}
+# `metadata` is `omitempty` too, but a JSON raw message is never empty after BeforeSave (`{}` or the sent `null`).
 
 _SERVER_SET = frozenset({"client_id", "client_secret", "created_at", "updated_at", "registration_access_token",
                          "registration_client_uri"})
@@ -71,6 +76,7 @@ MAX_ID_LENGTH = 255
 _MAX_GO_DURATION = (2**63 - 1) / 1e9
 MAX_STRING_LENGTH = 4096
 MAX_LIST_LENGTH = 1000
+_PATH_SAFE = "$&+,;=:@"  # what Go's url.PathEscape leaves alone besides the unreserved characters
 
 
 def generate_secret(length: int = 26) -> str:
@@ -85,6 +91,24 @@ def now_utc() -> datetime:
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_nano(moment: datetime) -> str:
+    """Go's `time.Time` JSON: RFC 3339 with the fraction of a second, trailing zeros dropped."""
+    utc = moment.astimezone(UTC)
+    fraction = f"{utc.microsecond:06d}".rstrip("0")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
+def unset_lists(fields: Mapping[str, Any]) -> frozenset[str]:
+    """The NIL_LISTS keys a decoded body left out or sent as null: the answer to that body shows them as null."""
+    return frozenset(key for key in NIL_LISTS if fields.get(key) is None)
+
+
+def registration_client_uri(public_url: str, supplied_id: str | None) -> str:
+    """Hydra builds it before its store assigns a generated id, so only an id from the body is in the path."""
+    path = f"{public_url.rstrip('/')}/oauth2/register"
+    return f"{path}/{quote(supplied_id, safe=_PATH_SAFE)}" if supplied_id else path
 
 
 def _type_error(field: str, value: Any, want: str) -> APIError:
@@ -205,7 +229,7 @@ def _absolute_uri(uri: str) -> bool:
 def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
     """Apply Hydra's defaults and validation; return the stored document (without the secret)."""
     # Server-set and response-only fields are never taken from the body (they would be stored and echoed).
-    c = {key: fields.get(key) for key in FIELD_ORDER if key not in _SERVER_SET}
+    c: dict[str, Any] = {key: fields.get(key) for key in FIELD_ORDER if key not in _SERVER_SET}
     for key in ("client_name", "scope", "owner", "policy_uri", "tos_uri", "client_uri", "logo_uri", "subject_type",
                 "sector_identifier_uri", "jwks_uri", "token_endpoint_auth_method", "token_endpoint_auth_signing_alg",
                 "request_object_signing_alg", "userinfo_signed_response_alg", "frontchannel_logout_uri",
@@ -236,7 +260,8 @@ def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
         for key in jwks.get("keys") or []:
             if not isinstance(key, dict) or not isinstance(key.get("kty"), str):
                 raise invalid_client_metadata("Invalid JSON web key in set.")
-    c["jwks"] = jwks if jwks else {}
+    # Go decodes into a struct embedding *jose.JSONWebKeySet: only `keys` survives, and no `keys` is `{}`.
+    c["jwks"] = {"keys": jwks["keys"]} if jwks and "keys" in jwks else {}
 
     for field in ("tos_uri", "policy_uri", "logo_uri", "client_uri"):
         uri = c[field]
@@ -313,7 +338,8 @@ def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
                                       "hydralite")
     c["access_token_strategy"] = strategy
 
-    if c.get("metadata") is None:
+    # BeforeSave turns a missing metadata into `{}`; an explicit `null` is kept, as Go's json.RawMessage keeps it.
+    if "metadata" not in fields:
         c["metadata"] = {}
     return c
 
@@ -332,12 +358,20 @@ def is_loopback(host: str | None) -> bool:
 
 
 def serialize(doc: Mapping[str, Any], *, client_id: str, created_at: datetime, updated_at: datetime,
-              secret: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The client as Hydra's API returns it: Go field order, `omitempty` honoured."""
+              secret: str | None = None, extra: Mapping[str, str] | None = None,
+              nulls: Collection[str] = ()) -> dict[str, Any]:
+    """The client as Hydra's API returns it: Go field order, `omitempty` honoured.
+
+    `nulls` (see unset_lists) are the arrays the request left unset: Hydra answers a create, PUT or PATCH with
+    its in-memory struct, where they are still nil; the stored document holds `[]`, as Hydra's GET shows.
+    """
     values = dict(doc)
     values["client_id"] = client_id
+    # Hydra rounds created_at to the second; updated_at is stamped by its ORM with the fraction of a second.
     values["created_at"] = rfc3339(created_at)
-    values["updated_at"] = rfc3339(updated_at)
+    values["updated_at"] = rfc3339_nano(updated_at)
+    for key in nulls:
+        values[key] = None
     if secret:
         values["client_secret"] = secret
     if extra:

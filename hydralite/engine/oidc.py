@@ -8,8 +8,9 @@ import time
 import uuid
 from typing import Any
 
-from hydralite.engine.core import Engine
-from hydralite.models import Client
+from hydralite.crypto.tokens import ACCESS
+from hydralite.engine.core import Engine, now
+from hydralite.models import Client, TokenRecord
 
 ID_TOKEN_SET = "hydra.openid.id-token"
 _RESERVED = {"iss", "sub", "aud", "exp", "iat", "rat", "auth_time", "jti", "nonce", "at_hash", "c_hash", "acr",
@@ -57,3 +58,69 @@ def userinfo(engine: Engine, client_id: str, subject: str, data: dict[str, Any])
         if data.get(key):
             out[key] = data[key]
     return {k: v for k, v in out.items() if k not in _NOT_IN_USERINFO}
+
+
+async def userinfo_token(engine: Engine, token: str) -> TokenRecord | None:
+    """The unexpired access token behind a bearer token, or None (userinfo answers 401 then)."""
+    signature = engine.codec.signature(token, ACCESS) if token else None
+    record = await engine.repo.get_access_token(signature) if signature else None
+    if record is None or (record.expires_at is not None and record.expires_at <= now()):
+        return None
+    return record
+
+
+# The scopes and claims Hydra always advertises (webfinger.oidc_discovery.supported_* only add to them).
+_DISCOVERY_SCOPES = ["offline_access", "offline", "openid"]
+_DISCOVERY_CLAIMS = ["sub"]
+
+
+async def discovery(engine: Engine) -> dict[str, Any]:
+    """OpenID Connect discovery with every field of Hydra v25's document, in its order and with its types.
+
+    Endpoint URLs are Hydra's. Capability lists and flags say what hydralite serves today; the issue that
+    builds a feature (implicit/hybrid, private_key_jwt, request objects, logout channels, device grant) turns
+    its value into Hydra's.
+    """
+    config = engine.config
+    public, issuer = config.public_url.rstrip("/"), config.issuer.rstrip("/")
+    try:
+        alg = (await engine.keys.signing_key(ID_TOKEN_SET)).get("alg") or "RS256"
+    except LookupError:  # a set holding only public keys: nothing signs, so name the default as Hydra generates it
+        alg = "RS256"
+    return {
+        "issuer": config.issuer,
+        "authorization_endpoint": f"{public}/oauth2/auth",
+        "device_authorization_endpoint": f"{public}/oauth2/device/auth",
+        # registration_endpoint: Hydra lists it only when webfinger.oidc_discovery.client_registration_url is set.
+        "token_endpoint": f"{public}/oauth2/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["code"],  # Hydra adds the implicit and hybrid types
+        "claims_supported": list(_DISCOVERY_CLAIMS),
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],  # Hydra: + device
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "userinfo_endpoint": f"{public}/userinfo",
+        "scopes_supported": list(_DISCOVERY_SCOPES),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+        "userinfo_signing_alg_values_supported": ["none"],  # Hydra: ["none", alg] (signed userinfo)
+        "id_token_signing_alg_values_supported": [alg],
+        "id_token_signed_response_alg": [alg],
+        "userinfo_signed_response_alg": ["none"],  # Hydra: [alg]; userinfo is not signed yet
+        "request_parameter_supported": False,  # request objects: Hydra true
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": True,
+        "claims_parameter_supported": False,
+        "revocation_endpoint": f"{issuer}/oauth2/revoke",
+        "backchannel_logout_supported": False,  # logout channels: Hydra true for all four
+        "backchannel_logout_session_supported": False,
+        "frontchannel_logout_supported": False,
+        "frontchannel_logout_session_supported": False,
+        "end_session_endpoint": f"{issuer}/oauth2/sessions/logout",
+        "request_object_signing_alg_values_supported": ["none", "RS256", "ES256"],
+        # Hydra advertises "plain" too but refuses it at the authorization endpoint; only what works is listed.
+        "code_challenge_methods_supported": ["S256"],
+        # Hydra's credentials_endpoint_draft_00 / credentials_supported_draft_00 are left out: hydralite has no
+        # /credentials endpoint (OpenID4VCI draft 00) for them to point at.
+        # RFC 9207: hydralite puts `iss` in authorization responses (Hydra v25 does not advertise it).
+        "authorization_response_iss_parameter_supported": True,
+    }

@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 import httpx
+import ory_hydra_client as hydra
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -15,13 +16,30 @@ from tests.conftest import run_server
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}
 
 
+# Every field of Hydra v25's document (oauth2/handler.go oidcConfiguration) but the two OpenID4VCI draft-00
+# fields (no /credentials endpoint here), in Hydra's order, plus RFC 9207's iss flag.
+HYDRA_FIELDS = [
+    "issuer", "authorization_endpoint", "device_authorization_endpoint", "token_endpoint", "jwks_uri",
+    "subject_types_supported", "response_types_supported", "claims_supported", "grant_types_supported",
+    "response_modes_supported", "userinfo_endpoint", "scopes_supported", "token_endpoint_auth_methods_supported",
+    "userinfo_signing_alg_values_supported", "id_token_signing_alg_values_supported", "id_token_signed_response_alg",
+    "userinfo_signed_response_alg", "request_parameter_supported", "request_uri_parameter_supported",
+    "require_request_uri_registration", "claims_parameter_supported", "revocation_endpoint",
+    "backchannel_logout_supported", "backchannel_logout_session_supported", "frontchannel_logout_supported",
+    "frontchannel_logout_session_supported", "end_session_endpoint", "request_object_signing_alg_values_supported",
+    "code_challenge_methods_supported", "authorization_response_iss_parameter_supported",
+]
+
+
 async def test_discovery_document(public, server):
     r = await public.get("/.well-known/openid-configuration")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     doc = r.json()
+    assert list(doc) == HYDRA_FIELDS
     base = server.public_url
     assert doc["issuer"] == f"{base}/"  # verbatim from URLS_SELF_ISSUER, trailing slash included
     assert doc["authorization_endpoint"] == f"{base}/oauth2/auth"
+    assert doc["device_authorization_endpoint"] == f"{base}/oauth2/device/auth"
     assert doc["token_endpoint"] == f"{base}/oauth2/token"
     assert doc["userinfo_endpoint"] == f"{base}/userinfo"
     assert doc["revocation_endpoint"] == f"{base}/oauth2/revoke"
@@ -31,14 +49,31 @@ async def test_discovery_document(public, server):
     assert doc["grant_types_supported"] == ["authorization_code", "client_credentials", "refresh_token"]
     assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_post", "client_secret_basic", "none"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
-    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"] == doc["id_token_signed_response_alg"]
+    assert doc["userinfo_signing_alg_values_supported"] == ["none"] == doc["userinfo_signed_response_alg"]
+    assert doc["request_object_signing_alg_values_supported"] == ["none", "RS256", "ES256"]
     assert doc["subject_types_supported"] == ["public"]
-    assert {"openid", "offline_access", "offline"} <= set(doc["scopes_supported"])
-    assert "sub" in doc["claims_supported"] and "query" in doc["response_modes_supported"]
-    assert doc["request_parameter_supported"] is False
+    assert doc["scopes_supported"] == ["offline_access", "offline", "openid"] and doc["claims_supported"] == ["sub"]
+    assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
+    assert doc["request_parameter_supported"] is False and doc["request_uri_parameter_supported"] is False
+    assert doc["require_request_uri_registration"] is True and doc["claims_parameter_supported"] is False
     assert doc["frontchannel_logout_supported"] is False and doc["backchannel_logout_supported"] is False
+    assert doc["frontchannel_logout_session_supported"] is False
+    assert doc["backchannel_logout_session_supported"] is False
     assert "registration_endpoint" not in doc and "introspection_endpoint" not in doc
     assert (await public.get("/.well-known/oauth-authorization-server")).json() == doc
+    for url in (doc["token_endpoint"], doc["revocation_endpoint"]):  # the endpoints it names are served
+        assert (await public.post(url.removeprefix(base))).status_code != 404
+
+
+async def test_discovery_through_the_hydra_sdk(server):
+    """OidcApi.discover_oidc_configuration validates every required field and every type of Hydra's model."""
+    config = hydra.Configuration(host=server.public_url)
+    with hydra.ApiClient(config) as api_client:
+        doc = await asyncio.to_thread(hydra.OidcApi(api_client).discover_oidc_configuration)
+    assert doc.device_authorization_endpoint == f"{server.public_url}/oauth2/device/auth"
+    assert doc.issuer == f"{server.public_url}/" and doc.id_token_signed_response_alg == ["RS256"]
+    assert doc.request_object_signing_alg_values_supported == ["none", "RS256", "ES256"]
 
 
 async def test_discovery_is_not_on_the_admin_port(admin):
