@@ -8,7 +8,6 @@ to each worker, which drains its in-flight requests before the supervisor exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -26,11 +25,14 @@ from hydralite.db.embedded import EmbeddedPostgres
 from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
 from hydralite.engine.core import Engine
+from hydralite.supervisor import StartupFailed, supervise
 from hydralite.web import admin, public
 
 log = logging.getLogger("hydralite")
 
 GRACEFUL_TIMEOUT = 15.0
+#: A worker whose servers are still up this long after they started counts as started (see supervisor.py).
+STARTUP_SETTLE = 0.3
 
 
 def ensure_secrets(config: Config, data_dir: Path) -> Config:
@@ -104,7 +106,8 @@ def _hypercorn_config(sock: socket.socket, config: Config):
 
 
 async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], stop: asyncio.Event,
-                 extra: Callable[[Engine], list] | None = None, with_ui: bool = True) -> None:
+                 extra: Callable[[Engine], list] | None = None, with_ui: bool = True,
+                 ready: Callable[[], None] | None = None) -> None:
     from hypercorn.asyncio import serve
 
     pool = await create_pool(dsn, max_size=config.pool_max_size)
@@ -122,16 +125,24 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
         tasks.append(serve_ui(config.public_host or "0.0.0.0", config.ui_port, f"http://127.0.0.1:{admin_port}",
                               stop.wait))
     try:
-        await asyncio.gather(*tasks)
+        served = asyncio.gather(*tasks)
+        if ready is not None:
+            # Hypercorn runs the lifespan start-up and binds the UI port in its first steps: a worker whose
+            # servers are still up after a short settle has started (else it is a start-up failure).
+            await asyncio.wait([served], timeout=STARTUP_SETTLE)
+            if not served.done():
+                ready()
+        await served
     finally:
         engine.hasher.close()
         await asyncio.wait_for(pool.close(), timeout=10)
 
 
-async def _main(config: Config, dsn: str, sockets: dict[str, socket.socket], with_ui: bool) -> None:
+async def _main(config: Config, dsn: str, sockets: dict[str, socket.socket], with_ui: bool,
+                ready: Callable[[], None] | None = None) -> None:
     stop = asyncio.Event()
     _install_stop(stop)
-    await _serve(config, dsn, sockets, stop, with_ui=with_ui)
+    await _serve(config, dsn, sockets, stop, with_ui=with_ui, ready=ready)
 
 
 def _install_stop(stop: asyncio.Event) -> None:
@@ -169,44 +180,29 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
         if workers <= 1:
             _run_loop(functools.partial(_main, config, database.dsn, sockets, True))
         else:
-            _supervise(config, database.dsn, sockets, workers)
+            try:
+                status = supervise(workers, functools.partial(_worker, config, database.dsn, sockets),
+                                   on_restart=worker_restarted, on_exit=worker_exited)
+            except StartupFailed as exc:
+                raise ConfigError(f"a worker failed to start: {exc}") from None
+            if status:
+                sys.exit(status)
     finally:
         database.close()
 
 
-def _supervise(config: Config, dsn: str, sockets: dict[str, socket.socket], workers: int) -> None:
-    """Fork workers sharing the listening sockets; forward SIGTERM and wait for every one to drain."""
-    pids: list[int] = []
-    for index in range(workers):
-        pid = os.fork()
-        if pid == 0:  # worker
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                _run_loop(functools.partial(_main, config, dsn, sockets, index == 0))
-            except BaseException:
-                log.exception("worker failed")
-                os._exit(1)
-            os._exit(0)
-        pids.append(pid)
+def _worker(config: Config, dsn: str, sockets: dict[str, socket.socket], index: int,
+            ready: Callable[[], None]) -> None:
+    """One supervised worker (in the forked child); the first one also serves the example UI."""
+    _run_loop(functools.partial(_main, config, dsn, sockets, index == 0, ready))
 
-    def forward(signum: int, frame: object) -> None:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for pid in pids:
-        while True:
-            try:
-                _, code = os.waitpid(pid, 0)
-                status = status or os.waitstatus_to_exitcode(code)
-                break
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
-    if status:
-        sys.exit(status)
+def worker_restarted() -> None:
+    """Hook: the supervisor (parent process) started a replacement for a worker that died.
+
+    For the metrics module to count as `hydralite_worker_restarts_total`; nothing is counted yet.
+    """
+
+
+def worker_exited(pid: int) -> None:
+    """Hook: the supervisor (parent process) reaped worker `pid`; for the metrics module's per-process files."""
