@@ -8,7 +8,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from joserfc.jwk import ECKey, KeyParameters, KeySet, OKPKey, RSAKey
 
 #: alg → (key type, size or curve). RSA is 4096 bits for keys made through the admin API, as Hydra.
 ALGORITHMS: dict[str, tuple[str, Any]] = {
@@ -29,7 +29,7 @@ def generate(alg: str, use: str = "sig", kid: str | None = None, rsa_bits: int |
     if alg not in ALGORITHMS:
         raise UnsupportedAlgorithm(alg)
     kty, size = ALGORITHMS[alg]
-    params = {"kid": kid or str(uuid.uuid4()), "alg": alg, "use": use}
+    params: KeyParameters = {"kid": kid or str(uuid.uuid4()), "alg": alg, "use": use}
     if kty == "RSA":
         key: Any = RSAKey.generate_key(rsa_bits or size, parameters=params, private=True)
     elif kty == "EC":
@@ -65,7 +65,7 @@ def verify(token: str, jwks: list[dict[str, Any]], *, accept_expired: bool = Fal
     """The claims of a JWT signed by one of `jwks` (alg none and HMAC never accepted), else None."""
     if not token or len(token) > 16384 or not jwks:
         return None
-    algs = sorted({k.get("alg") for k in jwks if k.get("alg") in ALGORITHMS})
+    algs = sorted({alg for k in jwks if isinstance(alg := k.get("alg"), str) and alg in ALGORITHMS})
     try:
         keyset = KeySet.import_key_set({"keys": [public(k) for k in jwks]})
         decoded = jwt.decode(token, keyset, algorithms=algs)

@@ -11,6 +11,10 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgserver import PostgresServer
 
 log = logging.getLogger("hydralite.db")
 logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -20,7 +24,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: str | None):
         self.temporary = data_dir is None
         self.root = Path(tempfile.mkdtemp(prefix="hydralite-pg-")) if data_dir is None else Path(data_dir)
-        self._server = None
+        self._server: PostgresServer | None = None
 
     @property
     def pgdata(self) -> Path:
@@ -31,8 +35,9 @@ class EmbeddedPostgres:
         import pgserver
 
         self.root.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="delete" if self.temporary else "stop")
-        uri = self._server.get_uri()
+        server = pgserver.get_server(self.pgdata, cleanup_mode="delete" if self.temporary else "stop")
+        self._server = server
+        uri = server.get_uri()
         log.info("embedded PostgreSQL running in %s", self.pgdata)
         return uri
 

@@ -7,13 +7,12 @@ from typing import Any
 
 import asyncpg
 
+from hydralite.db.store import PgStore
 from hydralite.models import NewToken
 
 
-class FlowsRepositoryMixin:
-    async def fetchrow(self, name: str, *args: Any, retry: bool = False) -> asyncpg.Record | None: ...
-    async def fetch(self, name: str, *args: Any, retry: bool = False) -> list[asyncpg.Record]: ...
-    async def execute(self, name: str, *args: Any) -> str: ...
+class PgFlowStore(PgStore):
+    """FlowStorage and SessionStorage of engine.repository."""
 
     async def insert_flow(self, flow_id: str, client_id: str, request: dict[str, Any], request_url: str,
                           scope: list[str], audience: list[str], skip: bool, subject: str,

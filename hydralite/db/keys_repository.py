@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 
+from hydralite.db.store import PgStore
 
-class KeysRepositoryMixin:
-    async def fetchrow(self, name: str, *args: Any, retry: bool = False) -> asyncpg.Record | None: ...
-    async def fetch(self, name: str, *args: Any, retry: bool = False) -> list[asyncpg.Record]: ...
-    async def execute(self, name: str, *args: Any) -> str: ...
-    async def run(self, work: Any, *, retry: bool = False) -> Any: ...
+if TYPE_CHECKING:
+    from hydralite.db.pool import Conn
+
+
+class PgKeyStore(PgStore):
+    """KeyStorage of engine.repository."""
 
     async def get_key_set(self, set_id: str) -> list[asyncpg.Record]:
         return await self.fetch("get_key_set", set_id, retry=True)
@@ -25,9 +27,9 @@ class KeysRepositoryMixin:
     async def insert_first_key(self, set_id: str, kid: str, sealed: str) -> bool:
         """Insert only into an empty set. Kids are random, so ON CONFLICT alone cannot stop two processes
         from each adding a first key; a per-set advisory lock, then a fresh-snapshot check, does."""
-        lock, insert = self.q["lock_key_set"], self.q["insert_first_key"]  # type: ignore[attr-defined]
+        lock, insert = self.q["lock_key_set"], self.q["insert_first_key"]
 
-        async def work(conn: asyncpg.Connection) -> bool:
+        async def work(conn: Conn) -> bool:
             async with conn.transaction():
                 await conn.execute(lock, set_id)
                 return await conn.fetchval(insert, set_id, kid, sealed) is not None
@@ -39,9 +41,9 @@ class KeysRepositoryMixin:
 
     async def replace_key_set(self, set_id: str, keys: list[tuple[str, str]]) -> None:
         """Swap the whole set in one transaction."""
-        delete, insert = self.q["delete_key_set"], self.q["upsert_key"]  # type: ignore[attr-defined]
+        delete, insert = self.q["delete_key_set"], self.q["upsert_key"]
 
-        async def work(conn: asyncpg.Connection) -> None:
+        async def work(conn: Conn) -> None:
             async with conn.transaction():
                 await conn.execute(delete, set_id)
                 for kid, sealed in keys:  # a handful of keys: one statement each inside one transaction

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from hydralite.db.queries import sql_dir
+
+if TYPE_CHECKING:
+    from hydralite.db.pool import Conn
 
 _LOCK_ID = 0x68796472616C  # "hydral"
 _TABLE = """
@@ -36,23 +40,23 @@ def available() -> list[Migration]:
     return [Migration(p.stem, p) for p in files]
 
 
-async def applied(conn: asyncpg.Connection) -> set[str]:
+async def applied(conn: Conn) -> set[str]:
     exists = await conn.fetchval("SELECT to_regclass('hydralite_migration') IS NOT NULL")
     if not exists:
         return set()
     return {r["version"] for r in await conn.fetch("SELECT version FROM hydralite_migration")}
 
 
-async def status(conn: asyncpg.Connection) -> list[tuple[str, bool]]:
+async def status(conn: Conn) -> list[tuple[str, bool]]:
     done = await applied(conn)
     return [(m.version, m.version in done) for m in available()]
 
 
-async def pending(conn: asyncpg.Connection) -> list[str]:
+async def pending(conn: Conn) -> list[str]:
     return [version for version, done in await status(conn) if not done]
 
 
-async def up(conn: asyncpg.Connection) -> list[str]:
+async def up(conn: Conn) -> list[str]:
     """Apply every pending migration; return the versions applied by this call."""
     ran: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)

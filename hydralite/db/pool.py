@@ -8,12 +8,19 @@ PostgreSQL as session settings and the connection would fail.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
 
 from hydralite.config import parse_duration
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    #: A connection of our own (CLI, migrations) or one lent by the pool: both answer the same queries.
+    Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 #: Options Hydra (pop/ory x/sqlcon) reads from the DSN; they never reach PostgreSQL.
 _HYDRA_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time", "connect_timeout",

@@ -1,65 +1,26 @@
 """The PostgreSQL repository: short typed methods over the named queries in sql/queries.
 
-Every call acquires with a timeout, so an exhausted pool or a database that is down
-answers quickly with StorageUnavailable (503) instead of hanging; asyncpg replaces
-broken connections on the next acquire, so the server recovers by itself.
+Clients and tokens live here; flows, sessions and codes in flows_repository, key sets in
+keys_repository; all share PgStore (db/store.py) for pooling and failure translation.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from hydralite import errors
 from hydralite.db import migrate
-from hydralite.db.flows_repository import FlowsRepositoryMixin
-from hydralite.db.keys_repository import KeysRepositoryMixin
-from hydralite.db.pool import ACQUIRE_TIMEOUT
-from hydralite.db.queries import load
+from hydralite.db.flows_repository import PgFlowStore
+from hydralite.db.keys_repository import PgKeyStore
+from hydralite.db.store import translate
 from hydralite.models import Client, NewToken, TokenRecord
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from hydralite.engine.repository import Repository
 
-_UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.QueryCanceledError,
-    asyncpg.exceptions.ConnectionFailureError,
-    asyncpg.exceptions.InternalClientError,
-)
-_REJECTED = (
-    asyncpg.exceptions.CharacterNotInRepertoireError,
-    asyncpg.exceptions.ProgramLimitExceededError,
-    asyncpg.exceptions.StringDataRightTruncationError,
-    asyncpg.exceptions.UntranslatableCharacterError,
-    asyncpg.exceptions.InvalidTextRepresentationError,
-)
-
-
-def translate(exc: BaseException) -> Exception | None:
-    """Map a database failure to the error the client should see (pinned by a unit test)."""
-    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
-        return errors.conflict()
-    if isinstance(exc, _REJECTED):
-        return errors.StorageRejected("A value could not be stored.")
-    if isinstance(exc, asyncpg.exceptions.ForeignKeyViolationError):
-        # The client was deleted while this request was using it.
-        return errors.InvalidClient("The OAuth 2.0 Client no longer exists.")
-    if isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError):
-        return errors.StorageUnavailable(type(exc).__name__)
-    if isinstance(exc, _UNAVAILABLE):
-        return errors.StorageUnavailable(type(exc).__name__)
-    return None
+__all__ = ["PgRepository", "translate"]
 
 
 def _client(row: asyncpg.Record) -> Client:
@@ -75,38 +36,8 @@ def _token(row: asyncpg.Record) -> TokenRecord:
                        active=row["active"], flow_id=row["flow_id"])
 
 
-class PgRepository(FlowsRepositoryMixin, KeysRepositoryMixin):
-    def __init__(self, pool: asyncpg.Pool):
-        self.pool = pool
-        self.q = load()
-
-    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]], *, retry: bool = False) -> T:
-        """Run `work` on a pooled connection, translating database failures; reads may retry once."""
-        attempts = 2 if retry else 1
-        for attempt in range(attempts):
-            try:
-                async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-                    return await work(conn)
-            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-                mapped = translate(exc)
-                if mapped is None:
-                    raise
-                if isinstance(mapped, errors.StorageUnavailable) and attempt + 1 < attempts:
-                    continue
-                raise mapped from exc
-        raise AssertionError("unreachable")
-
-    async def fetchrow(self, name: str, *args: Any, retry: bool = False) -> asyncpg.Record | None:
-        sql = self.q[name]
-        return await self.run(lambda c: c.fetchrow(sql, *args), retry=retry)
-
-    async def fetch(self, name: str, *args: Any, retry: bool = False) -> list[asyncpg.Record]:
-        sql = self.q[name]
-        return await self.run(lambda c: c.fetch(sql, *args), retry=retry)
-
-    async def execute(self, name: str, *args: Any) -> str:
-        sql = self.q[name]
-        return await self.run(lambda c: c.execute(sql, *args))
+class PgRepository(PgFlowStore, PgKeyStore):
+    """Every store the engine uses, over one pool (checked against engine.repository.Repository below)."""
 
     # health
 
@@ -164,3 +95,9 @@ class PgRepository(FlowsRepositoryMixin, KeysRepositoryMixin):
 
     async def delete_client_access_tokens(self, client_id: str) -> None:
         await self.execute("delete_client_access_tokens", client_id)
+
+
+if TYPE_CHECKING:
+    def _implements(pool: asyncpg.Pool) -> Repository:
+        """mypy checks here that PgRepository provides every storage method the engine declares."""
+        return PgRepository(pool)

@@ -18,8 +18,8 @@ from urllib.parse import unquote_plus
 
 from hydralite.crypto.hashing import MAX_SECRET_LENGTH, SecretHasher
 from hydralite.engine.forms import Form, single
-from hydralite.engine.repository import Repository
-from hydralite.errors import InvalidClient, InvalidRequest
+from hydralite.engine.repository import ClientStorage
+from hydralite.errors import InvalidClient, InvalidRequest, OAuthError
 from hydralite.models import Client
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -27,7 +27,7 @@ _MAX_ID_LENGTH = 255
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="hydralite"'}
 
 
-def _invalid_client(hint: str = "") -> InvalidClient:
+def _invalid_client(hint: str = "") -> OAuthError:
     # RFC 6749 §5.2: a 401 invalid_client MUST carry WWW-Authenticate (Hydra omits it; a client is better served).
     return InvalidClient(hint, headers=dict(_CHALLENGE))
 
@@ -125,7 +125,7 @@ class VerifiedClients:
         self._items.pop(self._digest(creds), None)
 
 
-async def authenticate(form: Form, authorization: str | None, repo: Repository, hasher: SecretHasher,
+async def authenticate(form: Form, authorization: str | None, repo: ClientStorage, hasher: SecretHasher,
                        verified: VerifiedClients | None = None) -> Client:
     """Authenticate the client; with `verified`, a remembered client may be returned (client.cached)."""
     creds = credentials(form, authorization)

@@ -200,6 +200,21 @@ class FlowAdmin:
             })
         return out
 
+    async def revoke_consent(self, subject: str, client_id: str | None) -> None:
+        """Forget the subject's consent for one client, or for every client when client_id is None."""
+        await self.engine.repo.revoke_consent(subject, client_id)
+
+    async def revoke_consent_request(self, challenge: str) -> None:
+        """Forget the consent granted by one consent request."""
+        await self.engine.repo.revoke_consent_by_challenge(challenge)
+
+    async def revoke_login_session(self, session_id: str) -> None:
+        await self.engine.repo.delete_login_session(session_id)
+
+    async def revoke_login_sessions(self, subject: str) -> None:
+        """Sign the subject out everywhere: every login session of theirs."""
+        await self.engine.repo.delete_login_sessions_of_subject(subject)
+
 
 def _client_row(f: Any) -> Any:
     from hydralite.models import Client

@@ -10,6 +10,7 @@ import orjson
 
 from hydralite.crypto import keys as jwk
 from hydralite.crypto.sealing import Sealer
+from hydralite.engine.repository import KeyStorage
 
 ID_TOKEN_SET = "hydra.openid.id-token"
 ACCESS_TOKEN_SET = "hydra.jwt.access-token"
@@ -17,7 +18,7 @@ _CACHE_SECONDS = 10.0
 
 
 class KeyManager:
-    def __init__(self, repo: Any, secrets: tuple[str, ...]):
+    def __init__(self, repo: KeyStorage, secrets: tuple[str, ...]):
         self.repo = repo
         self.sealer = Sealer(secrets, purpose="jwk")
         self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}

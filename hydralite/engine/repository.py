@@ -1,14 +1,30 @@
-"""The storage interface the engine needs; db.repository implements it over PostgreSQL."""
+"""The storage interface the engine needs; db.repository.PgRepository implements it over PostgreSQL.
+
+One small protocol per concern, as fosite splits its storage (ClientManager, AccessTokenStorage,
+AuthorizeCodeStorage, …) and Hydra its managers (consent.Manager, jwk.Manager). Each engine module asks
+for the narrowest one it needs; the Engine holds the combined `Repository`. mypy checks PgRepository
+against `Repository` (see the end of db/repository.py), so a storage method the engine calls must be
+declared here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from hydralite.models import Client, NewToken, TokenRecord
 
 
-class Repository(Protocol):
+class Row(Protocol):
+    """A stored row read by column name (asyncpg.Record satisfies it)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class ClientStorage(Protocol):
+    """OAuth 2.0 clients (fosite's ClientManager plus Hydra's client.Manager writes)."""
+
     async def get_client(self, client_id: str) -> Client | None: ...
 
     async def insert_client(self, client_id: str, secret_hash: str | None, registration_signature: str | None,
@@ -21,12 +37,105 @@ class Repository(Protocol):
 
     async def list_clients(self, limit: int, after: str, name: str | None, owner: str | None) -> list[Client]: ...
 
-    async def insert_access_token(self, token: NewToken) -> None: ...
+
+class TokenStorage(Protocol):
+    """Access and refresh tokens, and revocation by request id (fosite's token and revocation storage)."""
+
+    async def insert_access_token(self, token: NewToken, /) -> None: ...
+
+    async def insert_access_token_if_client(self, token: NewToken, client_updated_at: datetime, /) -> bool:
+        """Insert only while the client is unchanged since `client_updated_at`; False otherwise."""
+        ...
 
     async def get_access_token(self, signature: str) -> TokenRecord | None: ...
 
     async def get_refresh_token(self, signature: str) -> TokenRecord | None: ...
 
+    async def rotate_refresh(self, old_signature: str, at: NewToken, rt: NewToken) -> bool:
+        """Spend the old refresh token and write the new pair atomically; False when another use won."""
+        ...
+
     async def revoke_request(self, request_id: str) -> None: ...
 
     async def delete_client_access_tokens(self, client_id: str) -> None: ...
+
+
+class FlowStorage(Protocol):
+    """Login/consent flows and the authorization codes they end in (fosite's AuthorizeCodeStorage)."""
+
+    async def insert_flow(self, flow_id: str, client_id: str, request: dict[str, Any], request_url: str,
+                          scope: list[str], audience: list[str], skip: bool, subject: str,
+                          session_id: str | None, csrf: str, authenticated_at: datetime | None,
+                          requested_at: datetime) -> None: ...
+
+    async def get_flow(self, challenge: str, kind: str) -> Row | None: ...
+
+    async def handle_login(self, challenge: str, status: str, body: dict[str, Any], verifier: str
+                           ) -> Row | None: ...
+
+    async def spend_login_verifier(self, verifier: str) -> Row | None: ...
+
+    async def start_consent(self, flow_id: str, challenge: str, csrf: str, skip: bool, subject: str,
+                            session_id: str | None, authenticated_at: datetime) -> Row | None: ...
+
+    async def handle_consent(self, challenge: str, status: str, body: dict[str, Any], verifier: str,
+                             scope: list[str], audience: list[str], remember: bool, remember_for: int
+                             ) -> Row | None: ...
+
+    async def spend_consent_verifier(self, verifier: str) -> Row | None: ...
+
+    async def insert_auth_code(self, signature: str, request_id: str, client_id: str, subject: str,
+                               scope: list[str], audience: list[str], redirect_uri: str, code_challenge: str,
+                               session: str | None, requested_at: datetime, expires_at: datetime) -> None: ...
+
+    async def get_auth_code(self, signature: str) -> Row | None: ...
+
+    async def exchange_code(self, code_signature: str, at: NewToken, rt: NewToken | None) -> bool:
+        """Spend the code and write its tokens atomically; False when another exchange won."""
+        ...
+
+
+class SessionStorage(Protocol):
+    """Login sessions and remembered consent (Hydra's consent.Manager session half)."""
+
+    async def get_login_session(self, session_id: str) -> Row | None: ...
+
+    async def upsert_login_session(self, session_id: str, subject: str, authenticated_at: datetime, remember: bool,
+                                   expires_at: datetime) -> None: ...
+
+    async def delete_login_session(self, session_id: str) -> None: ...
+
+    async def delete_login_sessions_of_subject(self, subject: str) -> None: ...
+
+    async def remembered_consent(self, subject: str, client_id: str) -> Row | None: ...
+
+    async def list_consent_sessions(self, subject: str, session_id: str | None, limit: int, offset: int
+                                    ) -> Sequence[Row]: ...
+
+    async def revoke_consent(self, subject: str, client_id: str | None) -> None: ...
+
+    async def revoke_consent_by_challenge(self, challenge: str) -> None: ...
+
+
+class KeyStorage(Protocol):
+    """JSON Web Key sets; rows hold sealed JWK JSON under "keydata" (Hydra's jwk.Manager)."""
+
+    async def get_key_set(self, set_id: str) -> Sequence[Row]: ...
+
+    async def insert_key(self, set_id: str, kid: str, sealed: str) -> bool: ...
+
+    async def insert_first_key(self, set_id: str, kid: str, sealed: str) -> bool:
+        """Insert only into an empty set, so racing processes agree on one first key."""
+        ...
+
+    async def upsert_key(self, set_id: str, kid: str, sealed: str) -> None: ...
+
+    async def replace_key_set(self, set_id: str, keys: list[tuple[str, str]]) -> None: ...
+
+    async def delete_key_set(self, set_id: str) -> bool: ...
+
+    async def delete_key(self, set_id: str, kid: str) -> bool: ...
+
+
+class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, Protocol):
+    """Everything the engine stores: what Engine.repo holds."""

@@ -28,3 +28,8 @@ async def revoke(engine: Engine, form: Form, authorization: str | None) -> None:
     if record.client_id != client.id:
         raise UnauthorizedClient("The OAuth 2.0 Client is not allowed to revoke a token issued to another client.")
     await repo.revoke_request(record.request_id)
+
+
+async def delete_client_tokens(engine: Engine, client_id: str) -> None:
+    """The admin API's DELETE /admin/oauth2/tokens: every access token of the client goes."""
+    await engine.repo.delete_client_access_tokens(client_id)

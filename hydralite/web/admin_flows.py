@@ -60,11 +60,10 @@ def routes(admin: FlowAdmin) -> list[Route]:
         q = request.query_params
         subject, client, everything = q.get("subject", ""), q.get("client", ""), q.get("all", "") == "true"
         challenge = q.get("consent_request_id", "")
-        repo = admin.engine.repo
         if challenge and not subject and not client:
-            await repo.revoke_consent_by_challenge(challenge)
+            await admin.revoke_consent_request(challenge)
         elif subject and (client or everything) and not (client and everything):
-            await repo.revoke_consent(subject, client or None)
+            await admin.revoke_consent(subject, client or None)
         else:
             raise APIError(400, "The request was malformed or contained invalid parameters",
                            "Invalid combination of query parameters.")
@@ -72,11 +71,10 @@ def routes(admin: FlowAdmin) -> list[Route]:
 
     async def revoke_login(request: Request) -> Response:
         q = request.query_params
-        repo = admin.engine.repo
         if q.get("sid"):
-            await repo.delete_login_session(q["sid"])
+            await admin.revoke_login_session(q["sid"])
         elif q.get("subject"):
-            await repo.delete_login_sessions_of_subject(q["subject"])
+            await admin.revoke_login_sessions(q["subject"])
         else:
             raise bad_request("Either 'subject' or 'sid' query parameters need to be defined.")
         return Response(status_code=204)

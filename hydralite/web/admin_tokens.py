@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hydralite.engine import introspection
+from hydralite.engine import introspection, revocation
 from hydralite.engine.client_registry import storable
 from hydralite.engine.core import Engine
 from hydralite.errors import bad_request
@@ -23,7 +23,7 @@ def routes(engine: Engine) -> list[Route]:
         if not client_id:
             raise bad_request("Query parameter 'client_id' is not defined but it should have been.")
         if storable(client_id):  # otherwise no client has that id: nothing to delete
-            await engine.repo.delete_client_access_tokens(client_id)
+            await revocation.delete_client_tokens(engine, client_id)
         return Response(status_code=204)
 
     return [

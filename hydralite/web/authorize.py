@@ -9,9 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hydralite.crypto.tokens import ACCESS
 from hydralite.engine import authorize, flows, oidc
-from hydralite.engine.core import Engine, now
+from hydralite.engine.core import Engine
 from hydralite.engine.forms import Form, single
 from hydralite.engine.logout import Logout
 from hydralite.errors import InvalidToken, OAuthError
@@ -99,9 +98,8 @@ def routes(engine: Engine) -> list[Route]:
             token = ""
             if request.method == "POST" and not header:
                 token = single(await read_form(request), "access_token")
-        signature = engine.codec.signature(token.strip(), ACCESS) if token else None
-        record = await engine.repo.get_access_token(signature) if signature else None
-        if record is None or (record.expires_at is not None and record.expires_at <= now()):
+        record = await oidc.userinfo_token(engine, token.strip())
+        if record is None:
             err = InvalidToken("The access token is missing, expired, revoked or malformed.")
             challenge = f'Bearer error="invalid_token",error_description="{err.full_description()}"'
             return oauth_json(err.to_dict(), 401, {"WWW-Authenticate": challenge})
