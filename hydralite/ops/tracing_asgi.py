@@ -8,6 +8,8 @@ and metrics endpoints are not traced, as otelx's default filter.
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -20,6 +22,12 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _UNTRACED = ("/health", "/admin/health", "/metrics", "/admin/metrics")
 
 Scope = dict[str, Any]
+
+
+@cache
+def route_template(path: str) -> str:
+    """Starlette's route path as Hydra's pattern: "/admin/clients/{id:str}" -> "/admin/clients/{id}"."""
+    return re.sub(r"\{([^}:]+):[^}]*\}", r"{\1}", path)
 
 
 def untraced(path: str) -> bool:
@@ -64,8 +72,9 @@ class TracingMiddleware:
                 raise
             finally:
                 # Starlette's router leaves the matched route in the scope it was given.
-                template = getattr(scope.get("route"), "path", None)
-                if template:
+                path = getattr(scope.get("route"), "path", None)
+                if path:
+                    template = route_template(path)
                     span.update_name(f"{method} {template}")
                     span.set_attribute("http.route", template)
                 if status:
@@ -86,4 +95,4 @@ def instrument(app: Any, interface: str) -> Any:
     return app
 
 
-__all__ = ["TracingMiddleware", "instrument", "untraced"]
+__all__ = ["TracingMiddleware", "instrument", "route_template", "untraced"]
