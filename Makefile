@@ -26,6 +26,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hydralite tests bench
+	$(BIN)/mypy
 
 test: $(STAMP) $(OIDC) lint
 	$(BIN)/python -m pytest -q

@@ -17,7 +17,7 @@ _VERB_HELP = {
 def noun(sub: argparse._SubParsersAction, verb: str, name: str, help_text: str,
          aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     """The parser of `hydralite <verb> <name>`, with the global API flags (--endpoint, --format, --quiet)."""
-    verbs = sub._name_parser_map  # type: ignore[attr-defined]
+    verbs = sub._name_parser_map
     if verb not in verbs:
         parser = sub.add_parser(verb, help=_VERB_HELP.get(verb, verb))
         nouns = parser.add_subparsers(dest="noun", metavar="RESOURCE")

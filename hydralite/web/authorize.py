@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -127,7 +128,7 @@ def routes(engine: Engine) -> list[Route]:
         return _page("An error occurred", f"<p><code>{html.escape(q.get('error', ''))}</code></p>"
                      f"<p>{html.escape(desc)}</p>", status=500)
 
-    def fallback(title: str, text: str):
+    def fallback(title: str, text: str) -> Callable[[Request], Awaitable[Response]]:
         async def page(request: Request) -> Response:
             return _page(title, f"<p>{html.escape(text)}</p>")
         return page
