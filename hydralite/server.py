@@ -18,7 +18,6 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from hydralite.config import Config, ConfigError
 from hydralite.db import migrate
@@ -26,12 +25,9 @@ from hydralite.db.embedded import EmbeddedPostgres
 from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
 from hydralite.engine.core import Engine
+from hydralite.ops import tracing
 from hydralite.supervisor import StartupFailed, supervise
 from hydralite.web import admin, public
-
-if TYPE_CHECKING:
-    from hypercorn.config import Config as HyperConfig
-    from hypercorn.typing import ASGIFramework
 
 log = logging.getLogger("hydralite")
 
@@ -95,7 +91,7 @@ def _bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _hypercorn_config(sock: socket.socket, config: Config) -> HyperConfig:
+def _hypercorn_config(sock: socket.socket, config: Config):
     from hypercorn.config import Config as HyperConfig
 
     hc = HyperConfig()
@@ -119,9 +115,13 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
     factories = {"public": public.create_app, "admin": admin.create_app}
-    # Starlette types scopes as MutableMapping, Hypercorn as TypedDicts: the same ASGI 3 callable at run time.
-    tasks = [serve(cast("ASGIFramework", factories[name](engine, repo.ping)), _hypercorn_config(sock, config),
-                   shutdown_trigger=stop.wait)
+    apps = {name: factories[name](engine, repo.ping) for name in sockets}
+    if tracing.enabled(config):  # set up here, in each worker after the fork; off, nothing is installed
+        from hydralite.ops import tracing_asgi
+
+        tracing.setup(config)
+        apps = {name: tracing_asgi.instrument(app, name) for name, app in apps.items()}
+    tasks = [serve(apps[name], _hypercorn_config(sock, config), shutdown_trigger=stop.wait)
              for name, sock in sockets.items()]
     if extra is not None:
         tasks.extend(extra(engine))
@@ -141,6 +141,7 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
                 ready()
         await served
     finally:
+        tracing.shutdown()  # the servers have drained: export the spans still queued
         engine.hasher.close()
         await asyncio.wait_for(pool.close(), timeout=10)
 
@@ -173,6 +174,7 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
     """Serve `which` (all, public or admin) until SIGTERM/SIGINT, then drain and close."""
     if config.dsn == "memory" and which != "all":
         raise ConfigError("invalid configuration:\n  - DSN=memory is only allowed with `serve all`")
+    tracing.require(config)  # tracing on but its extra missing: one line, before anything starts
     database = open_database(config)
     try:
         config = ensure_secrets(config, database.data_dir or Path(config.data_dir))
