@@ -118,6 +118,10 @@ TemporarilyUnavailable = _error(
     "The authorization server is currently unable to handle the request due to a temporary overloading or "
     "maintenance of the server.")
 NotFound = _error("NotFound", "not_found", 404, "Could not find the requested resource(s).")
+# Hydra's own fosite-shaped errors, whose `error` is an HTTP status text: x.ErrNotFound (flows, logout requests,
+# key sets) and jwk.ErrUnsupportedKeyAlgorithm.
+ResourceNotFound = _error("ResourceNotFound", "Not Found", 404, "Unable to locate the requested resource")
+UnsupportedKeyAlgorithm = _error("UnsupportedKeyAlgorithm", "Bad Request", 400, "Unsupported key algorithm")
 
 
 class APIError(Exception):
@@ -133,7 +137,10 @@ class APIError(Exception):
         self.body = body  # a response body other than the error shape (Hydra's 410 {redirect_to})
 
     def to_dict(self) -> dict[str, Any]:
-        return self.body if self.body is not None else {"error": self.error, "error_description": self.description}
+        if self.body is not None:
+            return self.body
+        # Hydra renders herodot errors through fosite's GetDescription, which turns `"` into `'`.
+        return {"error": self.error, "error_description": self.description.replace('"', "'")}
 
 
 def bad_request(description: str) -> APIError:
@@ -142,6 +149,12 @@ def bad_request(description: str) -> APIError:
 
 def not_found(description: str = "") -> APIError:
     return APIError(404, "Unable to locate the resource", description)
+
+
+def unrecognizable(status_code: int = 400) -> APIError:
+    """What Hydra answers for a plain Go error (one that is neither herodot's nor fosite's), e.g. a consent
+    body that does not decode."""
+    return APIError(status_code, "error", "The error is unrecognizable")
 
 
 def conflict(description: str = "") -> APIError:

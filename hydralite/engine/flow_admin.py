@@ -9,47 +9,28 @@ from urllib.parse import urlencode
 from hydralite.engine.client_registry import ClientRegistry
 from hydralite.engine.clients import rfc3339
 from hydralite.engine.core import Engine
+from hydralite.engine.flow_bodies import accepted_consent, accepted_login, consent_failure, login_failure, rejection
 from hydralite.engine.flows import expired
-from hydralite.errors import APIError, bad_request
+from hydralite.errors import APIError, InvalidRequest, RequestUnauthorized, ResourceNotFound
 
 _LOGIN_OPEN = ("login_pending", "login_accepted", "login_rejected")
 _CONSENT_OPEN = ("consent_pending", "consent_accepted", "consent_rejected")
 
 
-def _not_found() -> APIError:
-    return APIError(404, "Not Found", "Unable to locate the requested resource")
+def _not_found() -> Exception:
+    return ResourceNotFound()  # Hydra's x.ErrNotFound: a challenge it cannot decode
 
 
 def _gone(flow: Any) -> APIError:
     return APIError(410, "Gone", "The request has already been handled.", body={"redirect_to": flow["request_url"]})
 
 
-def _expired(kind: str) -> APIError:
-    return APIError(401, "request_unauthorized", f"The {kind} request has expired, please try again.")
+def _expired(kind: str) -> Exception:
+    return RequestUnauthorized(f"The {kind} request has expired, please try again.")
 
 
 def _with(url: str, name: str, value: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode({name: value})}"
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise bad_request("Unable to decode the request body: expected a JSON object")
-    return body
-
-
-def _strings(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise bad_request(f"Unable to decode the request body: '{key}' must be an array of strings")
-    return value
-
-
-def _int(body: dict[str, Any], key: str) -> int:
-    value = body.get(key) or 0
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**31 - 1:
-        raise bad_request(f"Unable to decode the request body: '{key}' must be a non-negative integer")
-    return value
 
 
 class FlowAdmin:
@@ -94,23 +75,17 @@ class FlowAdmin:
         }
 
     async def accept_login(self, challenge: str, body: Any) -> dict[str, str]:
-        body = _object(body)
+        stored = accepted_login(body)  # Hydra decodes and checks the body before it looks at the challenge
         flow = await self._flow(challenge, "login", _LOGIN_OPEN)
-        subject = body.get("subject")
-        if not isinstance(subject, str) or not subject:
-            raise bad_request("Field 'subject' must not be empty.")
-        if flow["login_skip"] and subject != flow["subject"]:
+        if flow["login_skip"] and stored["subject"] != flow["subject"]:
             # Hydra: a different user on a skipped login restarts the login with prompt=login.
             return {"redirect_to": _with(flow["request_url"], "prompt", "login")}
-        stored = {"subject": subject, "remember": bool(body.get("remember")),
-                  "remember_for": _int(body, "remember_for"), "acr": str(body.get("acr") or ""),
-                  "amr": _strings(body, "amr"), "context": body.get("context") or {},
-                  "extend_session_lifespan": bool(body.get("extend_session_lifespan"))}
         return await self._handle_login(flow, "login_accepted", stored)
 
     async def reject_login(self, challenge: str, body: Any) -> dict[str, str]:
+        stored = rejection(body, login_failure)
         flow = await self._flow(challenge, "login", _LOGIN_OPEN)
-        return await self._handle_login(flow, "login_rejected", _rejection(_object(body)))
+        return await self._handle_login(flow, "login_rejected", stored)
 
     async def _handle_login(self, flow: Any, status: str, stored: dict[str, Any]) -> dict[str, str]:
         verifier = _secrets.token_hex(16)
@@ -140,27 +115,22 @@ class FlowAdmin:
         }
 
     async def accept_consent(self, challenge: str, body: Any) -> dict[str, str]:
-        body = _object(body)
+        accepted = accepted_consent(body)
         flow = await self._flow(challenge, "consent", _CONSENT_OPEN)
-        scope, audience = _strings(body, "grant_scope"), _strings(body, "grant_access_token_audience")
-        # A consent app may grant less than was requested, never more (SECURITY E8).
+        scope, audience = accepted["grant_scope"], accepted["grant_access_token_audience"]
+        # A consent app may grant less than was requested, never more (SECURITY E8; Hydra does not check).
         extra = [s for s in scope if s not in flow["requested_scope"]] + \
             [a for a in audience if a not in flow["requested_audience"]]
         if extra:
-            raise bad_request(f"'{extra[0]}' was not requested and cannot be granted.")
-        session = body.get("session") or {}
-        if not isinstance(session, dict) or not all(isinstance(session.get(k) or {}, dict)
-                                                    for k in ("access_token", "id_token")):
-            raise bad_request("Unable to decode the request body: 'session' must hold JSON objects")
-        stored = {"session": {"access_token": session.get("access_token") or {},
-                              "id_token": session.get("id_token") or {}},
-                  "context": body.get("context") or {}}
+            raise InvalidRequest(f"'{extra[0]}' was not requested and cannot be granted.")
+        stored = {"session": accepted["session"], "context": accepted["context"]}
         return await self._handle_consent(flow, "consent_accepted", stored, scope, audience,
-                                          bool(body.get("remember")), _int(body, "remember_for"))
+                                          accepted["remember"], accepted["remember_for"])
 
     async def reject_consent(self, challenge: str, body: Any) -> dict[str, str]:
+        stored = rejection(body, consent_failure)
         flow = await self._flow(challenge, "consent", _CONSENT_OPEN)
-        return await self._handle_consent(flow, "consent_rejected", _rejection(_object(body)), [], [], False, 0)
+        return await self._handle_consent(flow, "consent_rejected", stored, [], [], False, 0)
 
     async def _handle_consent(self, flow: Any, status: str, stored: dict[str, Any], scope: list[str],
                               audience: list[str], remember: bool, remember_for: int) -> dict[str, str]:
@@ -222,17 +192,3 @@ def _client_row(f: Any) -> Any:
     return Client(id=f["client_id"], metadata=f["client_metadata"], secret_hash=None, rotated_secrets=(),
                   created_at=f["client_created_at"], updated_at=f["client_updated_at"])
 
-
-def _rejection(body: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in ("error", "error_description", "error_hint", "error_debug"):
-        value = body.get(key)
-        if value is not None and not isinstance(value, str):
-            raise bad_request(f"Unable to decode the request body: '{key}' must be a string")
-        out[key] = value or ""
-    out["error"] = out["error"] or "request_denied"
-    status = body.get("status_code") or 400
-    if not isinstance(status, int) or not 400 <= status <= 599:
-        raise bad_request("Unable to decode the request body: 'status_code' must be an HTTP error status")
-    out["status_code"] = status
-    return out

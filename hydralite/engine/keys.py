@@ -11,10 +11,29 @@ import orjson
 from hydralite.crypto import keys as jwk
 from hydralite.crypto.sealing import Sealer
 from hydralite.engine.repository import KeyStorage
+from hydralite.errors import conflict
 
 ID_TOKEN_SET = "hydra.openid.id-token"
 ACCESS_TOKEN_SET = "hydra.jwt.access-token"
 _CACHE_SECONDS = 10.0
+#: The key type each known alg needs (EC and OKP algs also a curve). Algs not listed here are taken as they come.
+_ALG_KEY_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{alg: (kty, (size,) if isinstance(size, str) else ()) for alg, (kty, size) in jwk.ALGORITHMS.items()},
+    "EdDSA": ("OKP", ("Ed25519", "Ed448")),
+    "HS256": ("oct", ()), "HS384": ("oct", ()), "HS512": ("oct", ()),
+    "RSA1_5": ("RSA", ()), "RSA-OAEP": ("RSA", ()), "RSA-OAEP-256": ("RSA", ()),
+}
+
+
+def alg_fits(key: dict[str, Any]) -> bool:
+    """False for a JWK whose `alg` needs another key type or curve (an EC key marked RS256 could never sign).
+
+    Hydra stores such a key as it comes and fails only when it is used; hydralite refuses it on import."""
+    want = _ALG_KEY_TYPES.get(key.get("alg") or "")
+    if want is None:
+        return True
+    kty, curves = want
+    return key.get("kty") == kty and (not curves or key.get("crv") in curves)
 
 
 class KeyManager:
@@ -46,7 +65,8 @@ class KeyManager:
     async def create_key(self, set_id: str, alg: str, use: str = "sig", kid: str | None = None,
                          rsa_bits: int | None = None) -> dict[str, Any]:
         key = await asyncio.to_thread(jwk.generate, alg, use, kid, rsa_bits)
-        await self.add(set_id, key)
+        if not await self.add(set_id, key):
+            raise conflict()  # the set already has a key with this kid (Hydra: the unique violation)
         return key
 
     async def put_key(self, set_id: str, key: dict[str, Any]) -> None:

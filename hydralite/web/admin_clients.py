@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hydralite.engine import clients
 from hydralite.engine.client_registry import ClientRegistry
+from hydralite.errors import APIError
 from hydralite.web.common import api_json, read_json
 
 
@@ -36,18 +40,36 @@ def routes(registry: ClientRegistry) -> list[Route]:
     async def get(request: Request) -> Response:
         return api_json(await registry.get_rendered(request.path_params["id"]))
 
+    async def found_first(request: Request, body: Awaitable[Any]) -> Any:
+        """Hydra looks the client up before it decodes a PATCH or lifespans body: a missing client is a 404
+        whatever the body; only then does a bad body count."""
+        try:
+            return await body
+        except APIError as exc:
+            if exc.status_code == 400:
+                await registry.get(request.path_params["id"])
+            raise
+
     async def put(request: Request) -> Response:
-        return api_json(await registry.replace(request.path_params["id"], await read_json(request)))
+        body = await read_json(request)
+        try:
+            return api_json(await registry.replace(request.path_params["id"], body))
+        except APIError as exc:
+            if exc.status_code == 404:  # Hydra validates a PUT body before it looks the client up
+                clients.validate(clients.decode(body), registry.engine.config)
+            raise
 
     async def patch(request: Request) -> Response:
-        return api_json(await registry.patch(request.path_params["id"], await read_json(request)))
+        body = await found_first(request, read_json(request))
+        return api_json(await registry.patch(request.path_params["id"], body))
 
     async def delete(request: Request) -> Response:
         await registry.delete(request.path_params["id"])
         return Response(status_code=204)
 
     async def lifespans(request: Request) -> Response:
-        return api_json(await registry.set_lifespans(request.path_params["id"], await read_json(request)))
+        body = await found_first(request, read_json(request))
+        return api_json(await found_first(request, registry.set_lifespans(request.path_params["id"], body)))
 
     return [
         Route("/admin/clients", create, methods=["POST"]),

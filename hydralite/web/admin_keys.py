@@ -10,14 +10,20 @@ from starlette.routing import Route
 
 from hydralite.crypto import keys as jwk
 from hydralite.engine.core import Engine
-from hydralite.errors import APIError, bad_request
+from hydralite.engine.keys import alg_fits
+from hydralite.errors import ResourceNotFound, UnsupportedKeyAlgorithm, bad_request, not_found
 from hydralite.web.common import api_json, read_json
 
 _SET_NAME_LIMIT = 255
+_CREATE_FIELDS = ("alg", "use", "kid")
 
 
-def _not_found(what: str) -> APIError:
-    return APIError(404, "The requested resource could not be found", f"Unable to find {what}.")
+def _undecodable(detail: str) -> Exception:
+    return bad_request(f"Unable to decode the request body: {detail}")
+
+
+def _go_kind(value: Any) -> str:
+    return {bool: "bool", int: "number", float: "number", list: "array", dict: "object"}.get(type(value), "value")
 
 
 def _names(request: Request) -> tuple[str, str | None]:
@@ -29,7 +35,13 @@ def _names(request: Request) -> tuple[str, str | None]:
 
 def _checked_key(value: Any) -> dict[str, Any]:
     if not jwk.valid(value) or not isinstance(value.get("kid"), str) or not value["kid"]:
-        raise bad_request("Unable to decode the request body: every JSON Web Key needs a valid kty and a kid.")
+        raise _undecodable("every JSON Web Key needs a valid kty and a kid.")
+    for field in ("alg", "use"):
+        if value.get(field) is not None and not isinstance(value[field], str):
+            raise _undecodable(f"json: cannot unmarshal {_go_kind(value[field])} into Go struct field "
+                               f"rawJSONWebKey.{field} of type string")
+    if not alg_fits(value):
+        raise UnsupportedKeyAlgorithm()
     return value
 
 
@@ -40,18 +52,26 @@ def routes(engine: Engine) -> list[Route]:
         set_id, _ = _names(request)
         keys = await manager.get_set(set_id)
         if not keys:
-            raise _not_found(f"JSON Web Key Set {set_id}")
+            raise ResourceNotFound()  # Hydra's x.ErrNotFound for an empty set
         return api_json({"keys": keys})
 
     async def create(request: Request) -> Response:
         set_id, _ = _names(request)
         body = await read_json(request)
+        if body is None:
+            body = {}  # JSON null decodes into Go's zero value
         if not isinstance(body, dict):
-            raise bad_request("Unable to decode the request body: expected a JSON object")
-        alg, use, kid = body.get("alg"), body.get("use") or "sig", body.get("kid") or None
-        if alg not in jwk.ALGORITHMS or use not in ("sig", "enc") or (kid is not None and not isinstance(kid, str)):
-            raise APIError(400, "Bad Request", "Unsupported key algorithm" if alg not in jwk.ALGORITHMS
-                           else "Field 'use' must be 'sig' or 'enc' and 'kid' a string.")
+            raise _undecodable(f"json: cannot unmarshal {_go_kind(body)} into Go value of type "
+                               "jwk.createJsonWebKeySetBody")
+        for field in _CREATE_FIELDS:
+            if body.get(field) is not None and not isinstance(body[field], str):
+                raise _undecodable(f"json: cannot unmarshal {_go_kind(body[field])} into Go struct field "
+                                   f"createJsonWebKeySetBody.{field} of type string")
+        alg, use, kid = body.get("alg") or "", body.get("use") or "sig", body.get("kid") or None
+        if alg not in jwk.ALGORITHMS:
+            raise UnsupportedKeyAlgorithm()
+        if use not in ("sig", "enc"):  # Hydra stores any `use`; a key is only ever used to sign or encrypt
+            raise bad_request("Field 'use' must be 'sig' or 'enc'.")
         key = await manager.create_key(set_id, alg, use, kid)
         return api_json({"keys": [key]}, 201, {"Location": f"{engine.config.issuer.rstrip('/')}/keys/{set_id}"})
 
@@ -59,7 +79,7 @@ def routes(engine: Engine) -> list[Route]:
         set_id, _ = _names(request)
         body = await read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
-            raise bad_request("Unable to decode the request body: expected a JSON Web Key Set")
+            raise _undecodable("expected a JSON Web Key Set")
         keys = [_checked_key(k) for k in body["keys"]]
         await manager.put_set(set_id, keys)
         return api_json({"keys": keys})
@@ -73,7 +93,7 @@ def routes(engine: Engine) -> list[Route]:
         set_id, kid = _names(request)
         found = [k for k in await manager.get_set(set_id) if k.get("kid") == kid]
         if not found:
-            raise _not_found(f"JSON Web Key {kid} in set {set_id}")
+            raise not_found()  # Hydra: the SQL no-rows error, unlike a missing set
         return api_json({"keys": found})
 
     async def put_key(request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from hydralite.engine import introspection, revocation
 from hydralite.engine.client_registry import storable
 from hydralite.engine.core import Engine
-from hydralite.errors import bad_request
+from hydralite.errors import InvalidRequest
 from hydralite.web.common import oauth_json, read_form
 
 
@@ -21,7 +21,7 @@ def routes(engine: Engine) -> list[Route]:
     async def delete_tokens(request: Request) -> Response:
         client_id = request.query_params.get("client_id", "")
         if not client_id:
-            raise bad_request("Query parameter 'client_id' is not defined but it should have been.")
+            raise InvalidRequest("Query parameter 'client_id' is not defined but it should have been.")
         if storable(client_id):  # otherwise no client has that id: nothing to delete
             await revocation.delete_client_tokens(engine, client_id)
         return Response(status_code=204)

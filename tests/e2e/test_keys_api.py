@@ -57,10 +57,13 @@ async def test_create_adds_a_key_with_location(admin, server, alg, kty):
 
 async def test_unsupported_algorithm_and_bad_bodies(admin):
     name = set_name()
-    for alg in ("HS256", "none", "RS1", None, 5):
+    for alg in ("HS256", "none", "RS1", None):
         r = await admin.post(f"/admin/keys/{name}", json={"alg": alg, "use": "sig"})
         assert r.status_code == 400
         assert r.json() == {"error": "Bad Request", "error_description": "Unsupported key algorithm"}
+    # A non-string alg fails Go's decoding of the body first: herodot's bad request (jwk/handler.go).
+    r = await admin.post(f"/admin/keys/{name}", json={"alg": 5, "use": "sig"})
+    assert r.status_code == 400 and r.json()["error"] == "The request was malformed or contained invalid parameters"
     assert (await admin.post(f"/admin/keys/{name}", json={"alg": "ES256", "use": "sign"})).status_code == 400
     assert (await admin.post(f"/admin/keys/{name}", content=b"{not json")).status_code == 400
     assert (await admin.post(f"/admin/keys/{name}", json=[1])).status_code == 400
