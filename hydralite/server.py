@@ -18,6 +18,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from hydralite.config import Config, ConfigError
 from hydralite.db import migrate
@@ -28,6 +29,10 @@ from hydralite.engine.core import Engine
 from hydralite.ops import tracing
 from hydralite.supervisor import StartupFailed, supervise
 from hydralite.web import admin, public
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config as HyperConfig
+    from hypercorn.typing import ASGIFramework
 
 log = logging.getLogger("hydralite")
 
@@ -91,7 +96,7 @@ def _bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _hypercorn_config(sock: socket.socket, config: Config):
+def _hypercorn_config(sock: socket.socket, config: Config) -> HyperConfig:
     from hypercorn.config import Config as HyperConfig
 
     hc = HyperConfig()
@@ -121,7 +126,8 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
 
         tracing.setup(config)
         apps = {name: tracing_asgi.instrument(app, name) for name, app in apps.items()}
-    tasks = [serve(apps[name], _hypercorn_config(sock, config), shutdown_trigger=stop.wait)
+    # Starlette types scopes as MutableMapping, Hypercorn as TypedDicts: the same ASGI 3 callable at run time.
+    tasks = [serve(cast("ASGIFramework", apps[name]), _hypercorn_config(sock, config), shutdown_trigger=stop.wait)
              for name, sock in sockets.items()]
     if extra is not None:
         tasks.extend(extra(engine))
