@@ -118,6 +118,20 @@ ROWS = [
         **herodot(400, MALFORMED, "Unable to parse pagination parameters: ", prefix=True)),
     Row("PUT", f"/admin/clients/{CLIENT}/lifespans", json={"authorization_code_grant_access_token_lifespan": "1y"},
         **herodot(400, MALFORMED, "Unable to decode the request body: ", prefix=True)),
+    Row("GET", "/admin/clients", params={"page_size": "abc"},
+        **herodot(400, MALFORMED, "Unable to parse pagination parameters: ", prefix=True)),
+    Row("PUT", f"/admin/clients/{CLIENT}/lifespans", json=[1],
+        **herodot(400, MALFORMED, "Unable to decode the request body: ", prefix=True)),
+    # hydralite's own refusals where Hydra answers 500 "The error is unrecognizable" (a bad JSON Patch) or has no
+    # check at all (content type, body size): herodot's bad request shape
+    Row("PATCH", f"/admin/clients/{CLIENT}", json={"op": "add"},
+        **herodot(400, MALFORMED, "Unable to decode JSON Patch: expected an array of operations")),
+    Row("PATCH", f"/admin/clients/{CLIENT}", json=[{"op": "replace", "path": "/client_id", "value": "x"}],
+        **herodot(400, MALFORMED, "The JSON Patch path '/client_id' may not be changed.")),
+    Row("POST", "/admin/clients", content=b"{}", headers={"Content-Type": "text/xml"},
+        **herodot(415, "The request's content type is not supported", "Expected application/json, got 'text/xml'.")),
+    Row("POST", "/admin/clients", content=b" " * ((1 << 20) + 1), headers={"Content-Type": "application/json"},
+        **herodot(413, "The request body is too large", f"The request body must not exceed {1 << 20} bytes.")),
     # oauth2/handler.go: deleteOAuth2Token and introspectOAuth2Token
     Row("DELETE", "/admin/oauth2/tokens",
         **invalid_request("Query parameter 'client_id' is not defined but it should have been.")),
@@ -150,6 +164,10 @@ ROWS = [
         **LOGIN_UNDECODABLE),
     Row("PUT", f"{FLOWS}/login/reject", params={"login_challenge": MISSING}, content=b"",
         headers={"Content-Type": "application/json"}, **invalid_request("Unable to decode body because: EOF")),
+    Row("PUT", f"{FLOWS}/login/reject", params={"login_challenge": MISSING}, json={"status_code": 302},
+        **invalid_request("Field 'status_code' must be an HTTP error status (400 to 599).")),
+    Row("PUT", f"{FLOWS}/login/accept", params={"login_challenge": MISSING}, json={**LOGIN_BODY, "remember_for": -1},
+        **invalid_request("Field 'remember_for' must be an integer between 0 and 2147483647.")),
     # consent requests: a body that does not decode is written as the bare Go error
     Row("GET", f"{FLOWS}/consent", **NO_CHALLENGE),
     Row("GET", f"{FLOWS}/consent", params={"consent_challenge": MISSING}, status=404, error=FLOW_NOT_FOUND[0],
@@ -207,6 +225,9 @@ ROWS = [
     Row("POST", f"/admin/keys/{MISSING}", content=b"{nope",
         **herodot(400, MALFORMED, "Unable to decode the request body: ", prefix=True)),
     Row("POST", f"/admin/keys/{KEY_SET}", json={"alg": "ES256", "kid": KID}, **herodot(409, CONFLICT, "")),
+    Row("POST", f"/admin/keys/{MISSING}", json={"alg": "ES256", "use": "sign"},
+        **herodot(400, MALFORMED, "Field 'use' must be 'sig' or 'enc'.")),  # Hydra stores any use
+    Row("GET", f"/admin/keys/{'s' * 300}", **herodot(400, MALFORMED, "The key set name or key id is too long.")),
     Row("PUT", f"/admin/keys/{MISSING}", json={"keys": "x"},
         **herodot(400, MALFORMED, "Unable to decode the request body: ", prefix=True)),
     Row("PUT", f"/admin/keys/{MISSING}/k", json={"kty": "nope", "kid": "k"},
