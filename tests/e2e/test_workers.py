@@ -102,6 +102,9 @@ async def test_killed_worker_is_replaced_while_the_other_serves(postgres, templa
         finally:
             os.kill(survivor, signal.SIGCONT)
         assert f"worker {victim} exited with signal SIGKILL; starting a replacement" in srv.log()
+        async with httpx.AsyncClient(base_url=srv.admin_url, timeout=30) as admin:
+            page = (await admin.get("/admin/metrics/prometheus")).text
+        assert "hydralite_worker_restarts_total 1.0" in page.splitlines(), page
         assert children(srv.process.pid) == {survivor, new_pid}
 
         srv.process.send_signal(signal.SIGTERM)
