@@ -20,15 +20,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from hydralite import ops
 from hydralite.config import Config, ConfigError
 from hydralite.db import migrate
 from hydralite.db.embedded import EmbeddedPostgres
 from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
 from hydralite.engine.core import Engine
-from hydralite.ops import tracing
+from hydralite.ops import metrics, tracing
 from hydralite.supervisor import StartupFailed, supervise
 from hydralite.web import admin, public
+from hydralite.web.instrument import instrument
 
 if TYPE_CHECKING:
     from hypercorn.config import Config as HyperConfig
@@ -107,7 +109,7 @@ def _hypercorn_config(sock: socket.socket, config: Config) -> HyperConfig:
     hc.h11_max_incomplete_size = 16 * 1024
     hc.include_server_header = False
     hc.accesslog = None
-    hc.errorlog = "-" if config.log_level == "debug" else None
+    hc.errorlog = logging.getLogger("hypercorn.error") if config.log_level == "debug" else None  # our format
     return hc
 
 
@@ -120,7 +122,8 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
     factories = {"public": public.create_app, "admin": admin.create_app}
-    apps = {name: factories[name](engine, repo.ping) for name in sockets}
+    apps = {name: instrument(factories[name](engine, repo.ping)) for name in sockets}
+    metrics.watch_pool(pool)
     if tracing.enabled(config):  # set up here, in each worker after the fork; off, nothing is installed
         from hydralite.ops import tracing_asgi
 
@@ -181,6 +184,7 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
     if config.dsn == "memory" and which != "all":
         raise ConfigError("invalid configuration:\n  - DSN=memory is only allowed with `serve all`")
     tracing.require(config)  # tracing on but its extra missing: one line, before anything starts
+    ops.setup(config, workers=workers)  # logs and metrics; before workers fork (metrics' multiprocess mode)
     database = open_database(config)
     try:
         config = ensure_secrets(config, database.data_dir or Path(config.data_dir))
@@ -197,7 +201,7 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
         else:
             try:
                 status = supervise(workers, functools.partial(_worker, config, database.dsn, sockets),
-                                   on_restart=worker_restarted, on_exit=worker_exited)
+                                   on_restart=metrics.worker_restarted, on_exit=metrics.worker_exited)
             except StartupFailed as exc:
                 raise ConfigError(f"a worker failed to start: {exc}") from None
             if status:
@@ -211,13 +215,3 @@ def _worker(config: Config, dsn: str, sockets: dict[str, socket.socket], index: 
     """One supervised worker (in the forked child); the first one also serves the example UI."""
     _run_loop(functools.partial(_main, config, dsn, sockets, index == 0, ready))
 
-
-def worker_restarted() -> None:
-    """Hook: the supervisor (parent process) started a replacement for a worker that died.
-
-    For the metrics module to count as `hydralite_worker_restarts_total`; nothing is counted yet.
-    """
-
-
-def worker_exited(pid: int) -> None:
-    """Hook: the supervisor (parent process) reaped worker `pid`; for the metrics module's per-process files."""

@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from hydralite.errors import TemporarilyUnavailable
-from hydralite.ops import tracing
+from hydralite.ops import metrics, tracing
 
 T = TypeVar("T")
 
@@ -81,9 +81,11 @@ class SecretHasher:
             for key in keys:
                 if key in self._cache:
                     self._cache.move_to_end(key)
+                    metrics.secret_cache_hit()
                     return True
         for stored, key in zip(stored_hashes, keys, strict=True):
             ok = await self._run(self._verify_sync, stored, secret)
+            metrics.argon2_verified("match" if ok else "mismatch")
             if ok:
                 with self._lock:
                     self._cache[key] = None
@@ -97,6 +99,7 @@ class SecretHasher:
         if len(secret) > MAX_SECRET_LENGTH:
             return
         await self._run(self._verify_sync, self._dummy, secret)
+        metrics.argon2_verified("dummy")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp
 from hydralite.engine.client_registry import ClientRegistry
 from hydralite.engine.core import Engine
 from hydralite.engine.flow_admin import FlowAdmin
-from hydralite.web import admin_clients, admin_flows, admin_keys, admin_tokens, health
+from hydralite.web import admin_clients, admin_flows, admin_keys, admin_tokens, health, instrument
 from hydralite.web.common import PathNormalizer, install_error_handlers
 
 
@@ -20,6 +20,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
         *admin_keys.routes(engine),
         *admin_flows.routes(FlowAdmin(engine, registry)),
         *health.routes(ping, prefix="/admin"),
+        *instrument.metrics_routes(),
     ]
     app = Starlette(routes=routes)
     install_error_handlers(app, expose_debug=engine.config.expose_internal_errors, oauth=False)

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from hydralite.engine import revocation, token
 from hydralite.engine.core import Engine
+from hydralite.ops import metrics
 from hydralite.web import authorize, health, public_oidc
 from hydralite.web.common import NO_STORE, PathNormalizer, install_error_handlers, oauth_json, read_form
 
@@ -18,6 +19,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
     async def token_endpoint(request: Request) -> Response:
         form = await read_form(request)
         result = await token.exchange(engine, form, request.headers.get("authorization"))
+        metrics.token_issued(form["grant_type"][0].strip(" "))  # a grant the engine knows, or it raised
         return oauth_json(result.to_dict())
 
     async def revoke_endpoint(request: Request) -> Response:
