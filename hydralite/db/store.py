@@ -16,7 +16,7 @@ import asyncpg
 from hydralite import errors
 from hydralite.db.pool import ACQUIRE_TIMEOUT
 from hydralite.db.queries import load
-from hydralite.ops import tracing
+from hydralite.ops import metrics, tracing
 
 if TYPE_CHECKING:
     from hydralite.db.pool import Conn
@@ -78,6 +78,7 @@ class PgStore:
                         return await tracing.db_query(name, work(conn))
                     return await work(conn)
             except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                metrics.db_error(exc)
                 mapped = translate(exc)
                 if mapped is None:
                     raise

@@ -165,3 +165,14 @@ async def test_pool_gauges_cover_both_workers(server):
     connections = value(samples, "hydralite_db_pool_connections")
     assert value(samples, "hydralite_db_pool_max_connections") >= connections >= 2
     assert value(samples, "hydralite_db_pool_waiters") == 0
+
+
+async def test_database_errors_counted_by_type(server):
+    client_id = "metrics-dup-" + uuid.uuid4().hex
+    before = await scrape(server.admin_url)
+    async with httpx.AsyncClient(base_url=server.admin_url, timeout=30) as admin:
+        assert (await admin.post("/admin/clients", json={"client_id": client_id})).status_code == 201
+        assert (await admin.post("/admin/clients", json={"client_id": client_id})).status_code == 409
+    after = await scrape(server.admin_url)
+    assert value(after, "hydralite_db_errors_total", error="UniqueViolationError") \
+        - value(before, "hydralite_db_errors_total", error="UniqueViolationError") == 1
