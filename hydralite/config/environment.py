@@ -23,6 +23,7 @@ HYDRA_KEYS: tuple[str, ...] = (
     "oauth2.pkce.enforced", "oauth2.pkce.enforced_for_public_clients", "oauth2.expose_internal_errors",
     "oauth2.client_credentials.default_grant_allowed_scope",
     "oidc.dynamic_client_registration.default_scope",
+    "clients.http.disallow_private_ip_ranges", "clients.http.private_ip_exception_urls",
     "log.level", "log.format", "log.leak_sensitive_values", "log.redaction_text",
     "tracing.provider", "tracing.service_name", "tracing.providers.otlp.server_url",
     "tracing.providers.otlp.insecure", "tracing.providers.otlp.sampling.sampling_ratio",
@@ -133,6 +134,12 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
 
     values["data_dir"] = env.get("HYDRALITE_DATA_DIR", "") or str(Path.cwd() / ".hydralite")
     values["log_level"] = env.get("LOG_LEVEL", "info").lower() or "info"
+    values["http_disallow_private_ip_ranges"] = parse_bool(env.get("CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES", ""))
+    try:
+        name = "CLIENTS_HTTP_PRIVATE_IP_EXCEPTION_URLS"
+        values["http_private_ip_exception_urls"] = tuple(parse_list(lists.get(name) or env.get(name, "")))
+    except ValueError as exc:
+        problems.append(f"CLIENTS_HTTP_PRIVATE_IP_EXCEPTION_URLS: {exc}")
     log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
     if log_format not in ("text", "json", "json_pretty"):
         problems.append(f"LOG_FORMAT: must be text, json or json_pretty, got {log_format!r}")

@@ -122,6 +122,9 @@ class Config:
     session_cookie_path: str = "/"
     data_dir: str = ".hydralite"
     log_level: str = "info"
+    #: clients.http.*: outbound calls (jwks_uri, sector_identifier_uri, hooks, back-channel logout).
+    http_disallow_private_ip_ranges: bool = False
+    http_private_ip_exception_urls: tuple[str, ...] = ()
     log_format: str = "text"  # text | json | json_pretty (log.format)
     log_leak_sensitive_values: bool = False
     log_redaction_text: str = ""

@@ -96,6 +96,11 @@ class PgRepository(PgFlowStore, PgKeyStore):
     async def delete_client_access_tokens(self, client_id: str) -> None:
         await self.execute("delete_client_access_tokens", client_id)
 
+    # JWT ids (assertions)
+
+    async def spend_jti(self, signature: str, expires_at: datetime) -> bool:
+        return await self.fetchrow("spend_jti", signature, expires_at) is not None
+
 
 if TYPE_CHECKING:
     def _implements(pool: asyncpg.Pool) -> Repository:

@@ -16,6 +16,7 @@ from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import TokenCodec
 from hydralite.engine.client_auth import VerifiedClients
 from hydralite.engine.keys import KeyManager
+from hydralite.engine.outbound import Outbound
 from hydralite.engine.repository import Repository
 from hydralite.engine.scopes import ScopeStrategy
 from hydralite.models import Client
@@ -32,6 +33,7 @@ class Engine:
     cookies: CookieSigner
     keys: KeyManager
     verified: VerifiedClients
+    outbound: Outbound
 
     @classmethod
     def build(cls, config: Config, repo: Repository) -> Engine:
@@ -46,6 +48,7 @@ class Engine:
             cookies=CookieSigner(config.secrets_cookie or config.secrets_system),
             keys=KeyManager(repo, config.secrets_system),
             verified=VerifiedClients(),
+            outbound=Outbound(config),
         )
 
     def lifespan(self, client: Client, key: str, default: float) -> float:

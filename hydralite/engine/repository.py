@@ -137,5 +137,13 @@ class KeyStorage(Protocol):
     async def delete_key(self, set_id: str, kid: str) -> bool: ...
 
 
-class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, Protocol):
+class JtiStorage(Protocol):
+    """JWT ids seen in client assertions and jwt-bearer grants (fosite's ClientAssertionJWTValid)."""
+
+    async def spend_jti(self, signature: str, expires_at: datetime) -> bool:
+        """Record a jti until `expires_at`; False when it is already recorded and not yet expired (a replay)."""
+        ...
+
+
+class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage, Protocol):
     """Everything the engine stores: what Engine.repo holds."""

@@ -216,3 +216,15 @@ async def test_cli_migrate_dsn_argument_and_deprecated_alias(postgres):
     alias = _cli("migrate", "sql", "-e", "--yes", dsn=other)  # Hydra's `migrate sql -e --yes`
     assert alias.returncode == 0, alias.stderr
     assert all(done for _, done in await migrate.status_dsn(other))
+
+
+async def test_jti_is_single_use_until_it_expires(repo):
+    """A jti is spent once; a concurrent replay loses; an expired record may be taken over (fosite's rule)."""
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    results = await asyncio.gather(*(repo.spend_jti("sig-live", later) for _ in range(10)))
+    assert sorted(results) == [False] * 9 + [True]
+    assert await repo.spend_jti("sig-live", later) is False
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    assert await repo.spend_jti("sig-old", past) is True
+    assert await repo.spend_jti("sig-old", later) is True
+    assert await repo.spend_jti("sig-old", later) is False

@@ -1,0 +1,149 @@
+"""Outbound HTTP: every call hydralite makes to a URL a client or an operator gave it.
+
+jwks_uri, sector_identifier_uri, the token hook and back-channel logout all go through here, never
+through ad-hoc httpx calls, so that each has a timeout, a size limit and one address policy:
+- only http and https;
+- never link-local or cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254);
+- with `clients.http.disallow_private_ip_ranges` (Hydra's name, default false) also no loopback,
+  private or otherwise non-public address, except the URLs listed in
+  `clients.http.private_ip_exception_urls` (exact match, as Hydra).
+The host is resolved and every address checked before the request is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from hydralite.config import Config
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_BYTES = 1 << 20  # 1 MiB
+
+_METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+
+
+class OutboundError(Exception):
+    """Refused by policy, failed, timed out, or answered something unusable (the reason is safe to show)."""
+
+
+class Response:
+    """A finished outbound call: status, headers and a body read up to the size limit."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers: httpx.Headers, content: bytes):
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    def json(self) -> Any:
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError as exc:
+            raise OutboundError("the response is not valid JSON") from exc
+
+
+def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address, strict: bool) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_link_local or address in _METADATA or address.is_multicast or address.is_unspecified:
+        return True
+    return strict and not address.is_global
+
+
+class Outbound:
+    """One pooled httpx client per process; built lazily so that servers which never call out pay nothing."""
+
+    def __init__(self, config: Config):
+        self.strict = config.http_disallow_private_ip_ranges
+        self.exceptions = frozenset(config.http_private_ip_exception_urls)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # Redirects are not followed: a redirect could lead past the address policy.
+            self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def check(self, url: str) -> None:
+        """Raise OutboundError unless `url` may be called under the address policy."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise OutboundError("the URL is malformed") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OutboundError("only http and https URLs may be called")
+        strict = self.strict and url not in self.exceptions
+        host = parts.hostname
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except (OSError, UnicodeError) as exc:
+                raise OutboundError(f"the host {host!r} could not be resolved") from exc
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+        if not addresses or any(_forbidden(a, strict) for a in addresses):
+            raise OutboundError(f"the host {host!r} resolves to an address that may not be called")
+
+    async def request(self, method: str, url: str, *, content: bytes | None = None,
+                      headers: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+                      max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
+        """Send one request under the policy; the whole call, body included, is bounded by `timeout`."""
+        await self.check(url)
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.client.stream(method, url, content=content, headers=headers,
+                                              timeout=timeout) as response:
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise OutboundError(f"the response is larger than {max_bytes} bytes")
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > max_bytes:
+                            raise OutboundError(f"the response is larger than {max_bytes} bytes")
+                    return Response(response.status_code, response.headers, bytes(body))
+        except TimeoutError as exc:
+            raise OutboundError(f"no complete answer within {timeout:g}s") from exc
+        except httpx.HTTPError as exc:
+            raise OutboundError(f"the request failed ({type(exc).__name__})") from exc
+
+    async def get_json(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
+                       max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+        """GET a JSON document; any status but 200 is an error."""
+        response = await self.request("GET", url, headers={"Accept": "application/json"}, timeout=timeout,
+                                      max_bytes=max_bytes)
+        if response.status_code != 200:
+            raise OutboundError(f"the server answered {response.status_code}")
+        return response.json()
+
+    async def post_json(self, url: str, body: Any, *, headers: Mapping[str, str] | None = None,
+                        timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
+        """POST a JSON body; the caller decides what each status means."""
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        return await self.request("POST", url, content=orjson.dumps(body), headers=sent, timeout=timeout,
+                                  max_bytes=max_bytes)
+
+    async def post_form(self, url: str, form: Mapping[str, str], *, headers: Mapping[str, str] | None = None,
+                        timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
+        """POST an application/x-www-form-urlencoded body (back-channel logout)."""
+        sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        content = httpx.QueryParams(dict(form)).__str__().encode()
+        return await self.request("POST", url, content=content, headers=sent, timeout=timeout, max_bytes=max_bytes)
