@@ -22,7 +22,8 @@ HYDRA_KEYS: tuple[str, ...] = (
     "strategies.scope", "strategies.access_token",
     "oauth2.pkce.enforced", "oauth2.pkce.enforced_for_public_clients", "oauth2.expose_internal_errors",
     "oauth2.client_credentials.default_grant_allowed_scope",
-    "oidc.dynamic_client_registration.default_scope",
+    "oidc.dynamic_client_registration.enabled", "oidc.dynamic_client_registration.default_scope",
+    "webfinger.oidc_discovery.client_registration_url",
     "clients.http.disallow_private_ip_ranges", "clients.http.private_ip_exception_urls",
     "log.level", "log.format", "log.leak_sensitive_values", "log.redaction_text",
     "tracing.provider", "tracing.service_name", "tracing.providers.otlp.server_url",
@@ -123,6 +124,9 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
             values["default_client_scope"] = tuple(parse_list(raw_scope))
         except ValueError as exc:
             problems.append(f"OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE: {exc}")
+
+    values["dynamic_client_registration"] = parse_bool(env.get("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", ""))
+    values["client_registration_url"] = env.get("WEBFINGER_OIDC_DISCOVERY_CLIENT_REGISTRATION_URL", "").strip()
 
     same_site = env.get("SERVE_COOKIES_SAME_SITE_MODE", "None").strip() or "None"
     if same_site not in ("Strict", "Lax", "None"):

@@ -116,6 +116,8 @@ class Config:
     expose_internal_errors: bool = False
     default_grant_allowed_scope: bool = False
     default_client_scope: tuple[str, ...] = ("offline_access", "offline", "openid")
+    dynamic_client_registration: bool = False  # oidc.dynamic_client_registration.enabled
+    client_registration_url: str = ""  # webfinger.oidc_discovery.client_registration_url (discovery only)
     cookie_same_site: str = "None"
     cookie_secure: bool = False
     cookie_domain: str = ""
