@@ -145,5 +145,21 @@ class JtiStorage(Protocol):
         ...
 
 
-class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage, Protocol):
+class RegistrationStorage(Protocol):
+    """Dynamically registered clients, read and written under their registration access token (RFC 7592)."""
+
+    async def get_client_registration(self, client_id: str) -> tuple[Client, str | None] | None:
+        """The client and the signature of its registration access token (None when it has none)."""
+        ...
+
+    async def update_registered_client(self, client_id: str, old_signature: str, new_signature: str,
+                                       metadata: dict[str, Any], now: datetime) -> Client | None:
+        """Replace the metadata and rotate the token, only while `old_signature` is still the stored one."""
+        ...
+
+    async def delete_registered_client(self, client_id: str, signature: str) -> bool: ...
+
+
+class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage,
+                 RegistrationStorage, Protocol):
     """Everything the engine stores: what Engine.repo holds."""
