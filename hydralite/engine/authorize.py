@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from hydralite.engine import audience, pkce, redirects, scopes
+from hydralite.engine import audience, pkce, redirects, response_types, scopes
 from hydralite.engine.core import Engine
 from hydralite.engine.forms import Form, single
 from hydralite.errors import (
@@ -110,7 +110,9 @@ async def validate(engine: Engine, params: Form) -> AuthorizeRequest:
                                            "or when the client has more than one redirect URI registered."))
         redirect_uri, sent = registered[0], False
 
-    response_type = " ".join(sorted(single(params, "response_type").split()))
+    raw_response_type = single(params, "response_type")
+    requested_types = raw_response_type.split()
+    response_type = " ".join(sorted(requested_types))
     response_mode = single(params, "response_mode")
     default_mode = "query" if response_type == "code" else "fragment"
     if response_mode and response_mode not in ("query", "fragment", "form_post"):
@@ -121,14 +123,10 @@ async def validate(engine: Engine, params: Form) -> AuthorizeRequest:
               "state": single(params, "state")}
     if not response_type:
         raise ClientError(UnsupportedResponseType("The request is missing the 'response_type' parameter."), target)
-    if response_type not in client.response_types:
+    # RFC 6749 §3.1.1: the order of the values does not matter ("a b" is "b a"); fosite matches them as sets.
+    if not any(sorted(registered_type.split()) == sorted(requested_types) for registered_type in client.response_types):
         raise ClientError(UnsupportedResponseType(
-            f"The client is not allowed to request response_type '{response_type}'."), target)
-    if response_type != "code":
-        raise ClientError(UnsupportedResponseType(
-            f"hydralite supports only response_type=code (not '{response_type}') at this time."), target)
-    if response_mode == "query" and response_type != "code":
-        raise ClientError(UnsupportedResponseMode("Insecure response_mode 'query' for this response_type."), target)
+            f"The client is not allowed to request response_type '{raw_response_type}'."), target)
 
     for name, err in (("request", RequestNotSupported), ("request_uri", RequestURINotSupported),
                       ("registration", RegistrationNotSupported)):
@@ -165,12 +163,18 @@ async def validate(engine: Engine, params: Form) -> AuthorizeRequest:
                                               f"of {MIN_ENTROPY} characters."), target)
     challenge = single(params, "code_challenge")
     config = engine.config
-    try:
-        pkce.check_challenge(challenge, single(params, "code_challenge_method"),
-                             required=config.pkce_enforced or (config.pkce_enforced_for_public_clients
-                                                               and client.is_public))
-    except OAuthError as exc:
-        raise ClientError(exc, target) from exc
+    if "code" in requested_types:  # fosite's PKCE handler looks only at requests that issue a code
+        try:
+            pkce.check_challenge(challenge, single(params, "code_challenge_method"),
+                                 required=config.pkce_enforced or (config.pkce_enforced_for_public_clients
+                                                                   and client.is_public))
+        except OAuthError as exc:
+            raise ClientError(exc, target) from exc
+    if response_type != "code":
+        try:
+            response_types.check(client, requested_types, response_mode, nonce, sent, wanted)
+        except OAuthError as exc:
+            raise ClientError(exc, target) from exc
 
     return AuthorizeRequest(
         client=client, redirect_uri=redirect_uri, redirect_uri_sent=sent, response_type=response_type,

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from hydralite.crypto.cookies import murmur3_32
 from hydralite.crypto.tokens import CODE
+from hydralite.engine import response_types
 from hydralite.engine.authorize import AuthorizeRequest, ClientError, Response, respond
 from hydralite.engine.core import Engine, now
 from hydralite.engine.redirects import is_secure
@@ -174,16 +175,31 @@ async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, co
     if not is_secure(req.redirect_uri, engine.config.dev):
         raise ClientError(InvalidRequest("Redirect URL is using an insecure protocol, http is only allowed for "
                                          "hosts with suffix 'localhost', for example: http://myapp.localhost/."), req)
+    if req.response_type != "code":  # implicit and hybrid (OIDC Core §3.2, §3.3): engine/response_types.py
+        data = session_data(req, flow)
+        code = await store_code(engine, req, flow, data) if "code" in req.response_type.split() else None
+        try:
+            values = await response_types.issue(engine, req, flow, data, code)
+        except OAuthError as exc:
+            raise ClientError(exc, req) from exc
+        return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
     return await issue_code(engine, req, flow)
 
 
 async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any) -> Response:
+    token = await store_code(engine, req, flow, session_data(req, flow))
+    values = {"code": token, "scope": " ".join(flow["granted_scope"]), "state": req.state,
+              "iss": engine.config.issuer}
+    return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
+
+
+def session_data(req: AuthorizeRequest, flow: Any) -> dict[str, Any]:
+    """What the tokens of this grant carry from login and consent (sealed on the code and tokens)."""
     consent = flow["consent"] or {}
     login = flow["login"] or {}
     session = consent.get("session") or {}
     issued = now()
-    token, signature = engine.codec.generate(CODE)
-    data = {
+    return {
         "access_token": session.get("access_token") or {},
         "id_token": session.get("id_token") or {},
         "auth_time": int(flow["authenticated_at"].timestamp()) if flow["authenticated_at"] else int(issued.timestamp()),
@@ -193,11 +209,15 @@ async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any) -> Respon
         "sid": flow["login_session_id"] or "",
         "nonce": req.nonce,
     }
+
+
+async def store_code(engine: Engine, req: AuthorizeRequest, flow: Any, data: dict[str, Any]) -> str:
+    """Store a new authorization code for the flow; returns the code."""
+    issued = now()
+    token, signature = engine.codec.generate(CODE)
     await engine.repo.insert_auth_code(
         signature, flow["id"], req.client.id, flow["subject"], list(flow["granted_scope"]),
         list(flow["granted_audience"]), req.redirect_uri if req.redirect_uri_sent else "", req.code_challenge,
         engine.seal(data), issued, issued + timedelta(seconds=engine.config.ttl_auth_code))
-    values = {"code": token, "scope": " ".join(flow["granted_scope"]), "state": req.state,
-              "iss": engine.config.issuer}
-    return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
+    return token
 

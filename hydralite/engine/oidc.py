@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from hydralite.crypto.tokens import ACCESS
+from hydralite.engine import access_tokens
 from hydralite.engine.core import Engine, now
 from hydralite.models import Client, TokenRecord
 
@@ -18,10 +18,24 @@ _RESERVED = {"iss", "sub", "aud", "exp", "iat", "rat", "auth_time", "jti", "nonc
 _NOT_IN_USERINFO = {"nonce", "at_hash", "c_hash", "exp", "sid", "jti"}
 
 
+def token_hash(value: str, alg: str = "RS256") -> str:
+    """`at_hash`/`c_hash` (OIDC Core §3.3.2.11): left half of the hash the JWS alg uses, base64url.
+
+    Hydra always hashes with SHA-256 (its session headers carry no alg); for a 384/512 or EdDSA key that would
+    not verify, so hydralite follows the spec (identical for RS256/ES256/PS256).
+    """
+    if alg.endswith("384"):
+        digest = hashlib.sha384(value.encode("ascii")).digest()
+    elif alg.endswith("512") or alg == "EdDSA":
+        digest = hashlib.sha512(value.encode("ascii")).digest()
+    else:
+        digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:len(digest) // 2]).rstrip(b"=").decode()
+
+
 def at_hash(access_token: str) -> str:
     """Left half of SHA-256 of the access token, base64url (RS256/ES256)."""
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    return token_hash(access_token)
 
 
 def claims(engine: Engine, client: Client, subject: str, data: dict[str, Any], lifespan: float,
@@ -61,8 +75,8 @@ def userinfo(engine: Engine, client_id: str, subject: str, data: dict[str, Any])
 
 
 async def userinfo_token(engine: Engine, token: str) -> TokenRecord | None:
-    """The unexpired access token behind a bearer token, or None (userinfo answers 401 then)."""
-    signature = engine.codec.signature(token, ACCESS) if token else None
+    """The unexpired access token (opaque or JWT) behind a bearer token, or None (userinfo answers 401 then)."""
+    signature = await access_tokens.signature(engine, token) if token else None
     record = await engine.repo.get_access_token(signature) if signature else None
     if record is None or (record.expires_at is not None and record.expires_at <= now()):
         return None
@@ -74,11 +88,19 @@ _DISCOVERY_SCOPES = ["offline_access", "offline", "openid"]
 _DISCOVERY_CLAIMS = ["sub"]
 
 
+def _registration_endpoint(configured: str, enabled: bool, public: str) -> dict[str, str]:
+    """Hydra lists webfinger.oidc_discovery.client_registration_url (omitted when unset); hydralite also names its
+    own /oauth2/register while registration is enabled and nothing is configured (Hydra then omits it)."""
+    if configured:
+        return {"registration_endpoint": configured}
+    return {"registration_endpoint": f"{public}/oauth2/register"} if enabled else {}
+
+
 async def discovery(engine: Engine) -> dict[str, Any]:
     """OpenID Connect discovery with every field of Hydra v25's document, in its order and with its types.
 
     Endpoint URLs are Hydra's. Capability lists and flags say what hydralite serves today; the issue that
-    builds a feature (implicit/hybrid, private_key_jwt, request objects, logout channels, device grant) turns
+    builds a feature (private_key_jwt, request objects, logout channels, device grant) turns
     its value into Hydra's.
     """
     config = engine.config
@@ -91,13 +113,15 @@ async def discovery(engine: Engine) -> dict[str, Any]:
         "issuer": config.issuer,
         "authorization_endpoint": f"{public}/oauth2/auth",
         "device_authorization_endpoint": f"{public}/oauth2/device/auth",
-        # registration_endpoint: Hydra lists it only when webfinger.oidc_discovery.client_registration_url is set.
+        **_registration_endpoint(config.client_registration_url, config.dynamic_client_registration, public),
         "token_endpoint": f"{public}/oauth2/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "subject_types_supported": ["public"],
-        "response_types_supported": ["code"],  # Hydra adds the implicit and hybrid types
+        "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token",
+                                     "token id_token code"],
         "claims_supported": list(_DISCOVERY_CLAIMS),
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],  # Hydra: + device
+        # Hydra: + device_code
+        "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "userinfo_endpoint": f"{public}/userinfo",
         "scopes_supported": list(_DISCOVERY_SCOPES),
