@@ -34,8 +34,14 @@ class ClientRegistry:
     async def _hash(self, secret: str) -> str:
         return await self.engine.hasher.hash(secret)
 
-    async def create(self, body: Any) -> dict[str, Any]:
+    async def create(self, body: Any, *, dynamic: bool = False) -> dict[str, Any]:
+        """Admin create, or with `dynamic` OpenID Connect Dynamic Client Registration (Hydra's CreateClient)."""
         fields = clients.decode(body)
+        if dynamic:
+            if fields.get("client_secret"):
+                raise bad_request("It is not allowed to choose your own OAuth2 Client secret.")
+            clients.check_dynamic(fields)
+            fields["client_id"] = clients.new_client_id()  # never chosen by a self-registering client
         secret = fields.get("client_secret") or clients.generate_secret()
         fields["client_secret"] = secret
         doc = clients.validate(fields, self.engine.config)

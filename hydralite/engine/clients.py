@@ -17,7 +17,13 @@ from urllib.parse import quote, urlsplit
 
 from hydralite.config import Config, format_duration, parse_duration
 from hydralite.crypto.hashing import MAX_SECRET_LENGTH
-from hydralite.errors import APIError, bad_request, invalid_client_metadata, invalid_redirect_uri
+from hydralite.errors import (
+    APIError,
+    ClientMetadataError,
+    bad_request,
+    invalid_client_metadata,
+    invalid_redirect_uri,
+)
 
 #: In the order of Hydra's Lifespans struct, which is the order of the JSON keys.
 LIFESPANS = (
@@ -109,6 +115,18 @@ def registration_client_uri(public_url: str, supplied_id: str | None) -> str:
     """Hydra builds it before its store assigns a generated id, so only an id from the body is in the path."""
     path = f"{public_url.rstrip('/')}/oauth2/register"
     return f"{path}/{quote(supplied_id, safe=_PATH_SAFE)}" if supplied_id else path
+
+
+def check_dynamic(fields: Mapping[str, Any]) -> None:
+    """What Hydra's ValidateDynamicRegistration refuses from a self-registering client, in its order, before the
+    usual validation: fields that only an administrator may set."""
+    if "metadata" in fields:  # even `null`: Go's json.RawMessage keeps it, so Hydra sees it as set
+        raise invalid_client_metadata('"metadata" cannot be set for dynamic client registration')
+    if fields.get("access_token_strategy"):
+        raise bad_request("It is not allowed to choose your own access token strategy.")
+    for flag in ("skip_consent", "skip_logout_consent"):
+        if fields.get(flag):
+            raise ClientMetadataError("invalid_request", f'"{flag}" cannot be set for dynamic client registration')
 
 
 def _type_error(field: str, value: Any, want: str) -> APIError:

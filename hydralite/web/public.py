@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 from hydralite.engine import revocation, token
 from hydralite.engine.core import Engine
 from hydralite.ops import metrics
-from hydralite.web import authorize, health, public_oidc
+from hydralite.web import authorize, dynamic_clients, health, public_oidc
 from hydralite.web.common import NO_STORE, PathNormalizer, install_error_handlers, oauth_json, read_form
 
 
@@ -33,6 +33,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
         *health.routes(ping, obfuscate=True),
         *authorize.routes(engine),
         *public_oidc.routes(engine),
+        *dynamic_clients.routes(engine),
     ]
     app = Starlette(routes=routes)
     install_error_handlers(app, expose_debug=engine.config.expose_internal_errors, oauth=True)
