@@ -22,6 +22,8 @@ HYDRA_KEYS: tuple[str, ...] = (
     "strategies.scope", "strategies.access_token",
     "oauth2.pkce.enforced", "oauth2.pkce.enforced_for_public_clients", "oauth2.expose_internal_errors",
     "oauth2.client_credentials.default_grant_allowed_scope",
+    "oauth2.grant.jwt.jti_optional", "oauth2.grant.jwt.iat_optional", "oauth2.grant.jwt.max_ttl",
+    "oauth2.grant.jwt.omit_assertion_audience",
     "oidc.dynamic_client_registration.enabled", "oidc.dynamic_client_registration.default_scope",
     "webfinger.oidc_discovery.client_registration_url",
     "clients.http.disallow_private_ip_ranges", "clients.http.private_ip_exception_urls",
@@ -117,6 +119,16 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
     values["expose_internal_errors"] = parse_bool(env.get("OAUTH2_EXPOSE_INTERNAL_ERRORS", ""))
     values["default_grant_allowed_scope"] = parse_bool(
         env.get("OAUTH2_CLIENT_CREDENTIALS_DEFAULT_GRANT_ALLOWED_SCOPE", ""))
+    values["jwt_grant_jti_optional"] = parse_bool(env.get("OAUTH2_GRANT_JWT_JTI_OPTIONAL", ""))
+    values["jwt_grant_iat_optional"] = parse_bool(env.get("OAUTH2_GRANT_JWT_IAT_OPTIONAL", ""))
+    omit = env.get("OAUTH2_GRANT_JWT_OMIT_ASSERTION_AUDIENCE", "").strip()
+    values["jwt_grant_omit_assertion_audience"] = parse_bool(omit) if omit else True
+    raw_max_ttl = env.get("OAUTH2_GRANT_JWT_MAX_TTL", "").strip()
+    if raw_max_ttl:
+        try:
+            values["jwt_grant_max_ttl"] = parse_duration(raw_max_ttl)
+        except ValueError as exc:
+            problems.append(f"OAUTH2_GRANT_JWT_MAX_TTL: {exc}")
     raw_scope = lists.get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE") or env.get(
         "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE", "")
     if raw_scope and (isinstance(raw_scope, list) or raw_scope.strip()):

@@ -115,6 +115,11 @@ class Config:
     pkce_enforced_for_public_clients: bool = False
     expose_internal_errors: bool = False
     default_grant_allowed_scope: bool = False
+    #: oauth2.grant.jwt.*: the RFC 7523 jwt-bearer grant's assertion rules (Hydra's names and defaults).
+    jwt_grant_jti_optional: bool = False
+    jwt_grant_iat_optional: bool = False
+    jwt_grant_max_ttl: float = 720 * 3600.0
+    jwt_grant_omit_assertion_audience: bool = True
     default_client_scope: tuple[str, ...] = ("offline_access", "offline", "openid")
     dynamic_client_registration: bool = False  # oidc.dynamic_client_registration.enabled
     client_registration_url: str = ""  # webfinger.oidc_discovery.client_registration_url (discovery only)
