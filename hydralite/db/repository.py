@@ -16,6 +16,7 @@ from hydralite.db.flows_repository import PgFlowStore
 from hydralite.db.keys_repository import PgKeyStore
 from hydralite.db.registration_repository import PgRegistrationStore
 from hydralite.db.store import translate
+from hydralite.db.trust_repository import PgTrustStore
 from hydralite.models import Client, NewToken, TokenRecord
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _token(row: asyncpg.Record) -> TokenRecord:
                        active=row["active"], flow_id=row["flow_id"])
 
 
-class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore):
+class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore):
     """Every store the engine uses, over one pool (checked against engine.repository.Repository below)."""
 
     # health

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from hydralite.models import Client, NewToken, TokenRecord
 
@@ -160,6 +161,26 @@ class RegistrationStorage(Protocol):
     async def delete_registered_client(self, client_id: str, signature: str) -> bool: ...
 
 
+class TrustStorage(Protocol):
+    """RFC 7523 trust relationships: issuer keys allowed to assert subjects (Hydra's trust.GrantManager)."""
+
+    async def insert_trust(self, trust_id: UUID, issuer: str, subject: str, allow_any_subject: bool,
+                           scope: list[str], key_id: str, jwk: dict[str, Any], created_at: datetime,
+                           expires_at: datetime) -> bool:
+        """False when (issuer, subject, key_id) is already trusted."""
+        ...
+
+    async def get_trust(self, trust_id: UUID) -> Row | None: ...
+
+    async def delete_trust(self, trust_id: UUID) -> bool: ...
+
+    async def list_trusts(self, limit: int, after: UUID, issuer: str | None) -> Sequence[Row]: ...
+
+    async def trusted_keys(self, issuer: str, subject: str, key_id: str | None) -> Sequence[Row]:
+        """Unexpired relationships of `issuer` covering `subject` (and `key_id` when given): jwk, scope, key_id."""
+        ...
+
+
 class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage,
-                 RegistrationStorage, Protocol):
+                 RegistrationStorage, TrustStorage, Protocol):
     """Everything the engine stores: what Engine.repo holds."""
