@@ -7,8 +7,6 @@ Operations that belong to later issues of this wave join this module there:
 - device flow: OAuth2Api.o_auth2_device_flow, perform_o_auth2_device_verification_flow, accept_user_code_request
 - jwt-bearer trust relationships: OAuth2Api.trust_o_auth2_jwt_grant_issuer, get_trusted_o_auth2_jwt_grant_issuer,
   list_trusted_o_auth2_jwt_grant_issuers, delete_trusted_o_auth2_jwt_grant_issuer
-- dynamic client registration: OidcApi.create_oidc_dynamic_client, get_oidc_dynamic_client,
-  set_oidc_dynamic_client, delete_oidc_dynamic_client
 - secret rotation has no operation in the 25.4.0 SDK (its endpoints are called over HTTP when they are built)
 - OidcApi.create_verifiable_credential: hydralite has no OpenID4VCI /credentials endpoint (no issue plans one)
 """
@@ -44,6 +42,7 @@ from ory_hydra_client.models import (
     RejectOAuth2Request,
 )
 
+from tests.conftest import run_server
 from tests.e2e.browser import query
 
 REDIRECT = "http://127.0.0.1:5559/callback"
@@ -247,3 +246,37 @@ async def test_redirect_only_operations(public_api, server):
     # No session cookie: nobody to log out, so straight to the default post-logout page, as Hydra does.
     assert logout.value.status == 302
     assert logout.value.headers["location"] == f"{server.public_url}/oauth2/fallbacks/logout/callback"
+
+
+@pytest.fixture(scope="module")
+async def registration_server(postgres, template_db):
+    """A second server with oidc.dynamic_client_registration.enabled (the shared one keeps it off, as Hydra)."""
+    dsn = await postgres.create_database(template_db)
+    with run_server(dsn, OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED="true") as srv:
+        yield srv
+
+
+async def test_dynamic_client_registration(registration_server):
+    with api_client(registration_server.public_url) as anonymous:
+        created = await call(hydra.OidcApi(anonymous).create_oidc_dynamic_client, OAuth2Client(
+            client_name="sdk-dynamic", grant_types=["client_credentials"], scope="api"))
+    assert isinstance(created, OAuth2Client) and created.client_secret and created.registration_access_token
+    cid = created.client_id
+    assert created.registration_client_uri == f"{registration_server.public_url}/oauth2/register/{cid}"
+
+    with api_client(registration_server.public_url, access_token=created.registration_access_token) as owner:
+        api = hydra.OidcApi(owner)
+        got = await call(api.get_oidc_dynamic_client, cid)
+        assert got.client_name == "sdk-dynamic" and got.client_secret is None and got.metadata is None
+        replaced = await call(api.set_oidc_dynamic_client, cid, OAuth2Client(
+            client_name="sdk-dynamic-2", grant_types=["client_credentials"], scope="api"))
+        assert replaced.client_name == "sdk-dynamic-2" and replaced.registration_access_token
+        assert replaced.registration_access_token != created.registration_access_token
+        with pytest.raises(hydra.exceptions.UnauthorizedException):  # the token rotated on PUT
+            await call(api.get_oidc_dynamic_client, cid)
+
+    with api_client(registration_server.public_url, access_token=replaced.registration_access_token) as owner:
+        api = hydra.OidcApi(owner)
+        assert await call(api.delete_oidc_dynamic_client, cid) is None
+        with pytest.raises(hydra.exceptions.UnauthorizedException):
+            await call(api.get_oidc_dynamic_client, cid)
