@@ -77,7 +77,7 @@ async def issue(engine: Engine, req: AuthorizeRequest, flow: Any, data: dict[str
     minted = None
     if "token" in wanted:
         # request_id = the flow, as for the code: reuse of the hybrid code revokes this token too.
-        minted = mint(engine, req.client, IMPLICIT, flow["subject"], scope, audience, flow["id"], data)
+        minted = await mint(engine, req.client, IMPLICIT, flow["subject"], scope, audience, flow["id"], data)
         values.update(access_token=minted.access_token, expires_in=str(round(minted.lifespan)), token_type="bearer")
     if "id_token" in wanted and "openid" in scope:
         alg = (await engine.keys.signing_key(oidc.ID_TOKEN_SET)).get("alg") or "RS256"
