@@ -19,7 +19,9 @@ HYDRA_KEYS: tuple[str, ...] = (
     "urls.error", "urls.post_logout_redirect",
     "ttl.access_token", "ttl.refresh_token", "ttl.id_token", "ttl.auth_code", "ttl.login_consent_request",
     "ttl.authentication_session",
-    "strategies.scope", "strategies.access_token",
+    "strategies.scope", "strategies.access_token", "strategies.jwt.scope_claim",
+    "oauth2.allowed_top_level_claims", "oauth2.mirror_top_level_claims", "oauth2.preserve_ext_claims",
+    "oauth2.exclude_not_before_claim",
     "oauth2.pkce.enforced", "oauth2.pkce.enforced_for_public_clients", "oauth2.expose_internal_errors",
     "oauth2.client_credentials.default_grant_allowed_scope",
     "oauth2.grant.jwt.jti_optional", "oauth2.grant.jwt.iat_optional", "oauth2.grant.jwt.max_ttl",
@@ -110,9 +112,22 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
         problems.append(f"STRATEGIES_SCOPE: must be 'wildcard' or 'exact', got {strategy!r}")
     values["scope_strategy"] = strategy
     at_strategy = env.get("STRATEGIES_ACCESS_TOKEN", "opaque").strip().lower() or "opaque"
-    if at_strategy != "opaque":
-        problems.append("STRATEGIES_ACCESS_TOKEN: only 'opaque' is supported (JWT access tokens are not yet built)")
+    if at_strategy not in ("opaque", "jwt"):
+        problems.append(f"STRATEGIES_ACCESS_TOKEN: must be 'opaque' or 'jwt', got {at_strategy!r}")
     values["access_token_strategy"] = at_strategy
+    scope_claim = env.get("STRATEGIES_JWT_SCOPE_CLAIM", "list").strip().lower() or "list"
+    if scope_claim not in ("list", "string", "both"):
+        problems.append(f"STRATEGIES_JWT_SCOPE_CLAIM: must be 'list', 'string' or 'both', got {scope_claim!r}")
+    values["jwt_scope_claim"] = scope_claim
+    try:
+        name = "OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS"
+        values["allowed_top_level_claims"] = tuple(dict.fromkeys(parse_list(lists.get(name) or env.get(name, ""))))
+    except ValueError as exc:
+        problems.append(f"OAUTH2_ALLOWED_TOP_LEVEL_CLAIMS: {exc}")
+    mirror = env.get("OAUTH2_MIRROR_TOP_LEVEL_CLAIMS", "")
+    values["mirror_top_level_claims"] = parse_bool(mirror) if mirror.strip() else True  # Hydra's default: true
+    values["preserve_ext_claims"] = parse_bool(env.get("OAUTH2_PRESERVE_EXT_CLAIMS", ""))
+    values["exclude_not_before_claim"] = parse_bool(env.get("OAUTH2_EXCLUDE_NOT_BEFORE_CLAIM", ""))
 
     values["pkce_enforced"] = parse_bool(env.get("OAUTH2_PKCE_ENFORCED", ""))
     values["pkce_enforced_for_public_clients"] = parse_bool(env.get("OAUTH2_PKCE_ENFORCED_FOR_PUBLIC_CLIENTS", ""))

@@ -110,7 +110,13 @@ class Config:
     ttl_login_consent_request: float = 1800.0
     ttl_authentication_session: float = 720 * 3600.0
     scope_strategy: str = "wildcard"
-    access_token_strategy: str = "opaque"
+    access_token_strategy: str = "opaque"  # opaque | jwt (strategies.access_token; a client's own wins)
+    jwt_scope_claim: str = "list"  # list (scp) | string (scope) | both (strategies.jwt.scope_claim)
+    #: oauth2.*: how the consent's session.access_token claims appear in a JWT access token (Hydra's defaults).
+    allowed_top_level_claims: tuple[str, ...] = ()
+    mirror_top_level_claims: bool = True
+    preserve_ext_claims: bool = False
+    exclude_not_before_claim: bool = False
     pkce_enforced: bool = False
     pkce_enforced_for_public_clients: bool = False
     expose_internal_errors: bool = False

@@ -351,9 +351,6 @@ def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
     if strategy and strategy not in ("jwt", "opaque"):
         raise invalid_client_metadata(
             f"invalid access token strategy: Invalid access token strategy: {c['access_token_strategy']}")
-    if strategy == "jwt":
-        raise invalid_client_metadata("invalid access token strategy: jwt access tokens are not yet supported by "
-                                      "hydralite")
     c["access_token_strategy"] = strategy
 
     # BeforeSave turns a missing metadata into `{}`; an explicit `null` is kept, as Go's json.RawMessage keeps it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hydralite.crypto.tokens import ACCESS, REFRESH
-from hydralite.engine import scopes
+from hydralite.engine import access_tokens, scopes
 from hydralite.engine.core import Engine, now
 from hydralite.engine.forms import Form, single
 from hydralite.errors import InvalidRequest, InvalidScope
@@ -15,7 +15,11 @@ INACTIVE: dict[str, Any] = {"active": False}
 
 
 async def find(engine: Engine, token: str) -> tuple[str, TokenRecord] | None:
-    """The live token record behind `token` (HMAC checked before any database read), or None."""
+    """The live token record behind `token` (HMAC or JWT signature checked before any database read), or None."""
+    if access_tokens.is_jwt(token):
+        # A JWT access token: its signature verified against the access-token keys, then one read.
+        record = await access_tokens.lookup(engine, token)
+        return ("access_token", record) if record else None
     found = engine.codec.any_signature(token, (ACCESS, REFRESH))
     if found is None:
         return None

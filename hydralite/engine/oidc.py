@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from hydralite.crypto.tokens import ACCESS
+from hydralite.engine import access_tokens
 from hydralite.engine.core import Engine, now
 from hydralite.models import Client, TokenRecord
 
@@ -75,8 +75,8 @@ def userinfo(engine: Engine, client_id: str, subject: str, data: dict[str, Any])
 
 
 async def userinfo_token(engine: Engine, token: str) -> TokenRecord | None:
-    """The unexpired access token behind a bearer token, or None (userinfo answers 401 then)."""
-    signature = engine.codec.signature(token, ACCESS) if token else None
+    """The unexpired access token (opaque or JWT) behind a bearer token, or None (userinfo answers 401 then)."""
+    signature = await access_tokens.signature(engine, token) if token else None
     record = await engine.repo.get_access_token(signature) if signature else None
     if record is None or (record.expires_at is not None and record.expires_at <= now()):
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hydralite.crypto.tokens import ACCESS, REFRESH
-from hydralite.engine import client_auth
+from hydralite.engine import access_tokens, client_auth
 from hydralite.engine.core import Engine
 from hydralite.engine.forms import Form, reject_repeats, single
 from hydralite.errors import InvalidRequest, UnauthorizedClient
@@ -11,15 +11,21 @@ from hydralite.errors import InvalidRequest, UnauthorizedClient
 
 async def revoke(engine: Engine, form: Form, authorization: str | None) -> None:
     reject_repeats(form)
-    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher)
+    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher,
+                                            assertions=engine.assertions)
     token = single(form, "token")
     if not token:
         raise InvalidRequest("The parameter 'token' is missing.")
-    found = engine.codec.any_signature(token, (ACCESS, REFRESH))
+    repo = engine.repo
+    if access_tokens.is_jwt(token):
+        # A JWT access token (expired ones too): its signature must verify before its row is looked up.
+        signature = await access_tokens.signature(engine, token, accept_expired=True)
+        found = (ACCESS, signature) if signature else None
+    else:
+        found = engine.codec.any_signature(token, (ACCESS, REFRESH))
     if found is None:
         return  # RFC 7009 §2.2: invalid tokens do not cause an error response.
     prefix, signature = found
-    repo = engine.repo
     record = await (repo.get_access_token(signature) if prefix == ACCESS else repo.get_refresh_token(signature))
     if record is None:
         return

@@ -43,8 +43,8 @@ class AuthorizationCode:
         pkce.verify(row["code_challenge"], single(form, "code_verifier"))
 
         data = engine.open(row["session"])
-        minted = mint(engine, client, "authorization_code", row["subject"], list(row["scope"]),
-                      list(row["audience"]), row["request_id"], data)
+        minted = await mint(engine, client, "authorization_code", row["subject"], list(row["scope"]),
+                            list(row["audience"]), row["request_id"], data)
         # Sign first: nothing is written unless the whole response can be sent.
         result = await response(engine, client, "authorization_code", minted, data)
         if not await engine.repo.exchange_code(signature, minted.access, minted.refresh):

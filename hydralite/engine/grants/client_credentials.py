@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hydralite.crypto.tokens import ACCESS
-from hydralite.engine import audience, scopes
+from hydralite.engine import access_tokens, audience, scopes
 from hydralite.engine.client_auth import StaleClient
 from hydralite.engine.core import Engine, expiry, now, request_id
 from hydralite.engine.forms import Form, single
@@ -31,10 +30,11 @@ class ClientCredentials:
         issued = now()
         lifespan = engine.lifespan(client, "client_credentials_grant_access_token_lifespan",
                                    engine.config.ttl_access_token)
-        token, signature = engine.codec.generate(ACCESS)
+        expires_at = expiry(issued, lifespan)
+        token, signature = await access_tokens.mint(engine, client, client.id, requested, wanted_audience, issued,
+                                                    expires_at, {})
         row = NewToken(signature=signature, request_id=request_id(), client_id=client.id, subject=client.id,
-                       scope=requested, audience=wanted_audience, requested_at=issued,
-                       expires_at=expiry(issued, lifespan))
+                       scope=requested, audience=wanted_audience, requested_at=issued, expires_at=expires_at)
         if client.cached:
             # One round trip: the insert happens only if the remembered client row is unchanged.
             if not await engine.repo.insert_access_token_if_client(row, client.updated_at):

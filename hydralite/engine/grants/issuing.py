@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hydralite.crypto.tokens import ACCESS, REFRESH
-from hydralite.engine import oidc
+from hydralite.crypto.tokens import REFRESH
+from hydralite.engine import access_tokens, oidc
 from hydralite.engine.core import Engine, expiry, now
 from hydralite.models import Client, NewToken, TokenResponse
 
@@ -24,16 +24,21 @@ class Minted:
     issued: datetime
 
 
-def mint(engine: Engine, client: Client, grant: str, subject: str, scope: list[str], audience: list[str],
-         request_id: str, data: dict[str, Any]) -> Minted:
-    """New AT (+ RT when offline was granted and the client may refresh); `grant` picks per-client lifespans."""
+async def mint(engine: Engine, client: Client, grant: str, subject: str, scope: list[str], audience: list[str],
+               request_id: str, data: dict[str, Any]) -> Minted:
+    """New AT (+ RT when offline was granted and the client may refresh); `grant` picks per-client lifespans.
+
+    The AT follows the client's strategy (opaque or JWT, with the consent's session.access_token as `ext`);
+    refresh tokens are always opaque, as in Hydra."""
     issued = now()
     config = engine.config
     at_life = engine.lifespan(client, f"{grant}_grant_access_token_lifespan", config.ttl_access_token)
-    access_token, at_sig = engine.codec.generate(ACCESS)
+    at_expires = expiry(issued, at_life)
+    access_token, at_sig = await access_tokens.mint(engine, client, subject, scope, audience, issued, at_expires,
+                                                    data.get("access_token") or {})
     sealed = engine.seal(data)
     access = NewToken(signature=at_sig, request_id=request_id, client_id=client.id, subject=subject, scope=scope,
-                      audience=audience, requested_at=issued, expires_at=expiry(issued, at_life), session=sealed,
+                      audience=audience, requested_at=issued, expires_at=at_expires, session=sealed,
                       flow_id=request_id)
     refresh = refresh_token = None
     if any(s in scope for s in OFFLINE) and "refresh_token" in client.grant_types:

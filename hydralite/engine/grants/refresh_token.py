@@ -44,8 +44,8 @@ class RefreshToken:
             granted = [s for s in granted if s in requested or s in OFFLINE]
         engine.scopes.check_allowed(client.scopes, granted)
         data = engine.open(record.session)
-        minted = mint(engine, client, "refresh_token", record.subject, granted, record.audience,
-                      record.request_id, data)
+        minted = await mint(engine, client, "refresh_token", record.subject, granted, record.audience,
+                            record.request_id, data)
         if minted.refresh is None:
             raise InvalidGrant("The client may no longer use refresh tokens.")
         # Sign first: nothing is written unless the whole response can be sent.
