@@ -1,6 +1,7 @@
-"""Client authentication at the token, revocation and device endpoints (RFC 6749 §2.3).
+"""Client authentication at the token, revocation and device endpoints (RFC 6749 §2.3, RFC 7523 §2.2).
 
-One method per request: Basic, body credentials, or a bare client_id for public clients.
+One method per request: Basic, body credentials, a signed client assertion (private_key_jwt, verified in
+client_assertion.py), or a bare client_id for public clients.
 Unknown clients pay a dummy argon2 verify so they look like a wrong secret.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from hydralite.crypto.hashing import MAX_SECRET_LENGTH, SecretHasher
+from hydralite.engine.client_assertion import JWT_BEARER, ClientAssertions, Refused
 from hydralite.engine.forms import Form, single
 from hydralite.engine.repository import ClientStorage
 from hydralite.errors import InvalidClient, InvalidRequest, OAuthError
@@ -27,16 +29,17 @@ _MAX_ID_LENGTH = 255
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="hydralite"'}
 
 
-def _invalid_client(hint: str = "") -> OAuthError:
+def _invalid_client(hint: str = "", debug: str = "") -> OAuthError:
     # RFC 6749 §5.2: a 401 invalid_client MUST carry WWW-Authenticate (Hydra omits it; a client is better served).
-    return InvalidClient(hint, headers=dict(_CHALLENGE))
+    return InvalidClient(hint, debug=debug, headers=dict(_CHALLENGE))
 
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
     client_id: str
     secret: str | None
-    method: str  # client_secret_basic, client_secret_post or none
+    method: str  # client_secret_basic, client_secret_post, private_key_jwt or none
+    assertion: str | None = None  # the client_assertion JWT (private_key_jwt); client_id may then be ""
 
 
 def _form_decode(text: str) -> str:
@@ -71,8 +74,8 @@ def credentials(form: Form, authorization: str | None) -> Credentials:
     """Work out which single authentication method the request used."""
     body_id = single(form, "client_id")
     body_secret = single(form, "client_secret")
-    if single(form, "client_assertion") or single(form, "client_assertion_type"):
-        raise _invalid_client("private_key_jwt client authentication is not yet supported by hydralite.")
+    if "client_assertion" in form or "client_assertion_type" in form:
+        return _assertion(form, body_id, authorization)
     basic = parse_basic(authorization) if authorization else None
     if basic is not None:
         client_id, secret = basic
@@ -88,6 +91,26 @@ def credentials(form: Form, authorization: str | None) -> Credentials:
     if "client_secret" in form:
         return Credentials(body_id, body_secret, "client_secret_post")
     return Credentials(body_id, None, "none")
+
+
+def _assertion(form: Form, body_id: str, authorization: str | None) -> Credentials:
+    """fosite's checks of the parameters; the JWT itself is verified by ClientAssertions."""
+    kind = single(form, "client_assertion_type")
+    assertion = single(form, "client_assertion")
+    if kind != JWT_BEARER:
+        if not kind:
+            # fosite ignores a client_assertion without its type; RFC 7521 §4.2 makes the type REQUIRED.
+            raise InvalidRequest("The client_assertion_type request parameter must be set when using "
+                                 "client_assertion.")
+        raise InvalidRequest(f"Unknown client_assertion_type '{kind[:64]}'.")
+    if not assertion:
+        raise InvalidRequest("The client_assertion request parameter must be set when using client_assertion_type "
+                             f"of '{JWT_BEARER}'.")
+    # RFC 6749 §2.3: one authentication method per request (fosite ignores a secret sent beside an assertion).
+    if "client_secret" in form or (authorization and parse_basic(authorization) is not None):
+        raise InvalidRequest("Client credentials must be sent either as a client_assertion or as a client secret, "
+                             "not both.")
+    return Credentials(body_id, None, "private_key_jwt", assertion)
 
 
 class StaleClient(Exception):
@@ -115,6 +138,8 @@ class VerifiedClients:
         return dataclasses.replace(client, cached=True) if client else None
 
     def put(self, creds: Credentials, client: Client) -> None:
+        if creds.assertion is not None or not creds.secret:
+            return  # only secrets are remembered: an assertion is single use and verified every time
         key = self._digest(creds)
         self._items[key] = client
         self._items.move_to_end(key)
@@ -126,9 +151,19 @@ class VerifiedClients:
 
 
 async def authenticate(form: Form, authorization: str | None, repo: ClientStorage, hasher: SecretHasher,
-                       verified: VerifiedClients | None = None) -> Client:
-    """Authenticate the client; with `verified`, a remembered client may be returned (client.cached)."""
+                       verified: VerifiedClients | None = None, *,
+                       assertions: ClientAssertions | None = None) -> Client:
+    """Authenticate the client; with `verified`, a remembered client may be returned (client.cached).
+
+    Pass `assertions` (engine.assertions) wherever private_key_jwt is accepted."""
     creds = credentials(form, authorization)
+    if creds.assertion is not None:
+        if assertions is None:
+            raise _invalid_client("private_key_jwt client authentication is not supported at this endpoint.")
+        try:
+            return await assertions.authenticate(creds.assertion, creds.client_id)
+        except Refused as exc:
+            raise _invalid_client(exc.hint, exc.debug) from None
     if len(creds.client_id) > _MAX_ID_LENGTH or "\x00" in creds.client_id:
         raise _invalid_client()
     if creds.secret is not None and len(creds.secret) > MAX_SECRET_LENGTH:

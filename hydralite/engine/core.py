@@ -14,6 +14,7 @@ from hydralite.crypto.cookies import CookieSigner
 from hydralite.crypto.hashing import SecretHasher
 from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import TokenCodec
+from hydralite.engine.client_assertion import ClientAssertions
 from hydralite.engine.client_auth import VerifiedClients
 from hydralite.engine.keys import KeyManager
 from hydralite.engine.outbound import Outbound
@@ -34,9 +35,11 @@ class Engine:
     keys: KeyManager
     verified: VerifiedClients
     outbound: Outbound
+    assertions: ClientAssertions
 
     @classmethod
     def build(cls, config: Config, repo: Repository) -> Engine:
+        outbound = Outbound(config)
         return cls(
             config=config,
             repo=repo,
@@ -48,7 +51,8 @@ class Engine:
             cookies=CookieSigner(config.secrets_cookie or config.secrets_system),
             keys=KeyManager(repo, config.secrets_system),
             verified=VerifiedClients(),
-            outbound=Outbound(config),
+            outbound=outbound,
+            assertions=ClientAssertions(config, outbound, repo),
         )
 
     def lifespan(self, client: Client, key: str, default: float) -> float:

@@ -125,7 +125,9 @@ async def discovery(engine: Engine) -> dict[str, Any]:
         "response_modes_supported": ["query", "fragment", "form_post"],
         "userinfo_endpoint": f"{public}/userinfo",
         "scopes_supported": list(_DISCOVERY_SCOPES),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt",
+                                                  "none"],
+        # Hydra lists no token_endpoint_auth_signing_alg_values_supported (its client validation allows RS*, PS*, ES*).
         "userinfo_signing_alg_values_supported": ["none"],  # Hydra: ["none", alg] (signed userinfo)
         "id_token_signing_alg_values_supported": [alg],
         "id_token_signed_response_alg": [alg],

@@ -27,7 +27,8 @@ async def exchange(engine: Engine, form: Form, authorization: str | None) -> Tok
     grant = GRANTS.get(grant_types[0]) if len(grant_types) == 1 else None
     # Only client_credentials may use a remembered client: its single INSERT re-checks the client row.
     verified = engine.verified if grant is not None and grant.grant_type == "client_credentials" else None
-    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher, verified)
+    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher, verified,
+                                            assertions=engine.assertions)
     if grant is None:
         # Differs from Hydra on purpose: fosite answers a bare invalid_request for an unknown grant_type without
         # authenticating; hydralite authenticates first and names the error (RFC 6749 §5.2, SECURITY.md A2).
@@ -39,7 +40,8 @@ async def exchange(engine: Engine, form: Form, authorization: str | None) -> Tok
         if not client.cached:
             raise
         # The remembered client may be out of date (changed grants, scopes, secret): decide afresh.
-        client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher)
+        client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher,
+                                                assertions=engine.assertions)
         if verified is not None:
             verified.put(client_auth.credentials(form, authorization), client)
         return await _exchange(engine, grant, client, form)
