@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = Path(tempfile.mkdtemp(prefix="hydralite-tests-"))
 TEST_SECRET = "test-system-secret-0123456789abcdef"
 _counter = itertools.count()
+#: A user's project in miniature, run in its own pytest by tests/e2e/test_testing_kit.py.
+collect_ignore = ["kit_project"]
 
 
 def free_port() -> int:
