@@ -4,6 +4,11 @@ argon2 at OWASP's minimum costs ~28 ms per verify, which would cap the whole ser
 below 50 tokens/s, so a successful verification is remembered under an HMAC of
 (client id, secret, stored hash). A new secret means a new stored hash, which misses
 the cache; nothing secret is kept in memory in the clear.
+
+Concurrent verifications of the same (client id, secret, stored hash) share one argon2 job
+(single flight), so a cold start under load costs one verification per worker, not one per
+connection. Only a success is shared: a waiter whose shared job failed pays its own full
+verification, so wrong secrets each cost what a verify costs.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class SecretHasher:
         self._cache: OrderedDict[bytes, None] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._inflight: dict[bytes, asyncio.Future[bool]] = {}
         self._dummy = self._hasher.hash("hydralite-dummy-secret")
 
     async def _run(self, fn: Callable[..., T], *args: Any, span: str = "hash.Argon2.Compare") -> T:
@@ -84,6 +90,22 @@ class SecretHasher:
                     metrics.secret_cache_hit()
                     return True
         for stored, key in zip(stored_hashes, keys, strict=True):
+            shared = self._inflight.get(key)
+            if shared is not None and await asyncio.shield(shared):
+                metrics.secret_cache_hit()
+                return True
+            if await self._verify_once(stored, secret, key):
+                return True
+        return False
+
+    async def _verify_once(self, stored: str, secret: str, key: bytes) -> bool:
+        """One argon2 verification that concurrent callers with the same key can wait for."""
+        shared: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        leader = key not in self._inflight
+        if leader:
+            self._inflight[key] = shared
+        ok = False
+        try:
             ok = await self._run(self._verify_sync, stored, secret)
             metrics.argon2_verified("match" if ok else "mismatch")
             if ok:
@@ -91,8 +113,11 @@ class SecretHasher:
                     self._cache[key] = None
                     if len(self._cache) > self._cache_size:
                         self._cache.popitem(last=False)
-                return True
-        return False
+            return ok
+        finally:
+            if leader:
+                del self._inflight[key]
+                shared.set_result(ok)
 
     async def dummy_verify(self, secret: str) -> None:
         """Spend what a real verify costs, so unknown clients and wrong secrets look alike."""

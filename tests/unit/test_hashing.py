@@ -96,3 +96,41 @@ async def test_a_flood_of_wrong_secrets_gets_503_instead_of_piling_up():
         assert not await hasher.verify("client", "wrong-again", [stored])  # capacity is back afterwards
     finally:
         hasher.close()
+
+
+class CountingHasher(SecretHasher):
+    """The real hasher, counting the argon2 verifications it runs."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.runs = 0
+
+    def _verify_sync(self, stored: str, secret: str) -> bool:
+        self.runs += 1
+        return super()._verify_sync(stored, secret)
+
+
+async def test_concurrent_verifications_of_one_secret_share_one_argon2_job():
+    """Issue 13: 64 cold requests with the same credentials cost one verification (single flight)."""
+    hasher = CountingHasher(threads=2)
+    try:
+        stored = await hasher.hash("the-right-secret")
+        results = await asyncio.gather(*(hasher.verify("c1", "the-right-secret", [stored]) for _ in range(64)))
+        assert results == [True] * 64
+        assert hasher.runs == 1
+    finally:
+        hasher.close()
+
+
+async def test_wrong_secrets_each_pay_a_full_verification_and_never_share_a_success():
+    hasher = CountingHasher(threads=2)
+    try:
+        stored = await hasher.hash("the-right-secret")
+        wrong = [f"wrong-{i}" for i in range(8)] + ["wrong-0"] * 8
+        right = ["the-right-secret"] * 8
+        results = await asyncio.gather(*(hasher.verify("c1", s, [stored]) for s in wrong + right))
+        assert results == [False] * 16 + [True] * 8
+        # Every wrong secret paid its own verify (the repeated one too); the right ones shared one.
+        assert hasher.runs == 16 + 1
+    finally:
+        hasher.close()
