@@ -34,6 +34,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "backchannel-logout-session-required": ("backchannel_logout_session_required", "bool"),
     "skip-consent": ("skip_consent", "bool"), "skip-logout-consent": ("skip_logout_consent", "bool"),
     "access-token-strategy": ("access_token_strategy", "str"),
+    # hydralite extras: Hydra v25.4's CLI has no flags for these two fields (there, only --file sets them).
     "userinfo-signed-response-alg": ("userinfo_signed_response_alg", "str"),
     "token-endpoint-auth-signing-alg": ("token_endpoint_auth_signing_alg", "str"),
 }

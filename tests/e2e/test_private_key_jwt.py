@@ -380,7 +380,7 @@ async def test_parameter_errors(public, pkj_client, rsa, aud):
     assert (await token(public, good)).status_code == 200
 
 
-async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rsa, aud):
+async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rsa, ec, aud):
     """`create|update oauth2-client --token-endpoint-auth-method private_key_jwt --jwks-uri …` (Hydra's flags)."""
     url = keyserver.publish([public_jwk(rsa)])
     admin = ["-e", server.admin_url]
@@ -398,6 +398,14 @@ async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rs
     assert updated["jwks_uri"] == new_url and updated["token_endpoint_auth_method"] == "private_key_jwt"
     assert (await token(public, sign(rotated, claims_for(cid, aud)))).status_code == 200
     refused(await token(public, sign(rsa, claims_for(cid, aud))), "kid 'rsa-1'")
+
+    # --token-endpoint-auth-signing-alg is a hydralite extra (Hydra's CLI sets the field only through --file)
+    es = json.loads((await cli("create", "oauth2-client", "--token-endpoint-auth-method", "private_key_jwt",
+                               "--token-endpoint-auth-signing-alg", "ES256", "--jwks-uri", keyserver.publish(
+                                   [public_jwk(ec)]), "--grant-type", "client_credentials", "--format", "json",
+                               *admin)).stdout)
+    assert es["token_endpoint_auth_signing_alg"] == "ES256"
+    assert (await token(public, sign(ec, claims_for(es["client_id"], aud), alg="ES256"))).status_code == 200
 
     missing = await cli("create", "oauth2-client", "--token-endpoint-auth-method", "private_key_jwt", *admin,
                         check=False)
