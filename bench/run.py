@@ -1,4 +1,5 @@
-"""`make bench`: client_credentials issuance and introspection under load, at 16 and 64 connections.
+"""`make bench`: client_credentials issuance and introspection under load, at 16 and 64 connections, for an
+opaque-strategy client and a JWT-strategy client (access_token_strategy=jwt) side by side.
 
 Targets HYDRALITE_PUBLIC_URL / HYDRALITE_ADMIN_URL (default 127.0.0.1:4444 / :4445). When nothing
 answers there, it starts `hydralite serve all --dev` with DSN=memory on free 127.0.0.1 ports
@@ -40,21 +41,35 @@ def _form(url: str, body: str, headers: dict[str, str] | None = None) -> dict:
     return _call("POST", url, body.encode(), {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
 
 
-def prepare(t: targets.Target) -> dict:
-    """Create a bench client and one token; check that both endpoints answer as expected."""
+TOKEN_BODY = "grant_type=client_credentials&scope=bench"
+
+
+def _bench_client(t: targets.Target, strategy: str) -> tuple[str, str, str]:
+    """A client_credentials client with the given access_token_strategy: (client_id, auth header, fresh token)."""
     secret = secrets.token_urlsafe(18)
     client = _call("POST", t.admin_url + "/admin/clients", json.dumps({
-        "client_name": "hydralite-bench", "client_secret": secret, "grant_types": ["client_credentials"],
-        "scope": "bench", "access_token_strategy": "opaque"}).encode(), {"Content-Type": "application/json"})
+        "client_name": f"hydralite-bench-{strategy}", "client_secret": secret, "grant_types": ["client_credentials"],
+        "scope": "bench", "access_token_strategy": strategy}).encode(), {"Content-Type": "application/json"})
     client_id = client["client_id"]
     auth = "Basic " + base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
-    token_body = "grant_type=client_credentials&scope=bench"
-    token = _form(t.public_url + "/oauth2/token", token_body, {"Authorization": auth})["access_token"]
+    token = _form(t.public_url + "/oauth2/token", TOKEN_BODY, {"Authorization": auth})["access_token"]
     if not _form(t.admin_url + "/admin/oauth2/introspect", f"token={token}").get("active"):
-        raise SystemExit("introspection of a fresh token did not answer active: true")
-    return {"client_id": client_id, "scenarios": [
-        ("client_credentials", t.public_url + "/oauth2/token", token_body, {"Authorization": auth}),
-        ("introspect", t.admin_url + "/admin/oauth2/introspect", f"token={token}", {}),
+        raise SystemExit(f"introspection of a fresh {strategy} token did not answer active: true")
+    if (strategy == "jwt") != (token.count(".") == 2):
+        raise SystemExit(f"the {strategy} client did not get a {strategy} access token")
+    return client_id, auth, token
+
+
+def prepare(t: targets.Target) -> dict:
+    """Create an opaque and a JWT bench client and a token of each; check that every endpoint answers."""
+    opaque_id, opaque_auth, opaque_token = _bench_client(t, "opaque")
+    jwt_id, jwt_auth, jwt_token = _bench_client(t, "jwt")
+    token_url, introspect_url = t.public_url + "/oauth2/token", t.admin_url + "/admin/oauth2/introspect"
+    return {"client_ids": [opaque_id, jwt_id], "scenarios": [
+        ("client_credentials", token_url, TOKEN_BODY, {"Authorization": opaque_auth}),
+        ("client_credentials (jwt)", token_url, TOKEN_BODY, {"Authorization": jwt_auth}),
+        ("introspect", introspect_url, f"token={opaque_token}", {}),
+        ("introspect (jwt)", introspect_url, f"token={jwt_token}", {}),
     ]}
 
 
@@ -128,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
                 row = {"endpoint": name, **measure(tool, url, body, headers, conns, args.duration, t.pids)}
                 print(f"  {name} c={conns}: {row['rps']:.0f} req/s", file=sys.stderr)
                 rows.append(row)
-        _call("DELETE", f"{t.admin_url}/admin/clients/{quote(setup['client_id'], safe='')}")
+        for client_id in setup["client_ids"]:
+            _call("DELETE", f"{t.admin_url}/admin/clients/{quote(client_id, safe='')}")
     finally:
         targets.stop(t)
     report = {"timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "tool": tool,
