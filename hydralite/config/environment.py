@@ -27,6 +27,7 @@ HYDRA_KEYS: tuple[str, ...] = (
     "oauth2.grant.jwt.jti_optional", "oauth2.grant.jwt.iat_optional", "oauth2.grant.jwt.max_ttl",
     "oauth2.grant.jwt.omit_assertion_audience",
     "oidc.dynamic_client_registration.enabled", "oidc.dynamic_client_registration.default_scope",
+    "oidc.subject_identifiers.supported_types", "oidc.subject_identifiers.pairwise.salt",
     "webfinger.oidc_discovery.client_registration_url",
     "clients.http.disallow_private_ip_ranges", "clients.http.private_ip_exception_urls",
     "log.level", "log.format", "log.leak_sensitive_values", "log.redaction_text",
@@ -153,6 +154,7 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
             problems.append(f"OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE: {exc}")
 
     values["dynamic_client_registration"] = parse_bool(env.get("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", ""))
+    _subject_identifiers(env, lists, values, problems)
     values["client_registration_url"] = env.get("WEBFINGER_OIDC_DISCOVERY_CLIENT_REGISTRATION_URL", "").strip()
 
     same_site = env.get("SERVE_COOKIES_SAME_SITE_MODE", "None").strip() or "None"
@@ -236,6 +238,28 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
         raise ConfigError(describe(problems, origin or {}))
     values["extra"] = {k: v for k, v in env.items() if k.startswith("URLS_")}
     return Config(**values)  # type: ignore[arg-type]
+
+
+def _subject_identifiers(env: Mapping[str, str], lists: Mapping[str, list[str]], values: dict[str, object],
+                         problems: list[str]) -> None:
+    """oidc.subject_identifiers.*: Hydra forces "public" when neither type is listed and refuses to start
+    with pairwise and a salt shorter than 8 characters."""
+    name = "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"
+    try:
+        types = parse_list(lists.get(name) or env.get(name, "")) or ["public"]
+    except ValueError as exc:
+        problems.append(f"{name}: {exc}")
+        return
+    unknown = [t for t in types if t not in ("public", "pairwise")]
+    if unknown:
+        problems.append(f"{name}: only 'public' and 'pairwise' are known, got {unknown[0]!r}")
+        return
+    salt = env.get("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "")
+    if "pairwise" in types and len(salt) < 8:
+        problems.append("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: must be at least 8 characters long when "
+                        "'pairwise' is a supported subject type")
+    values["subject_types_supported"] = tuple(t for t in ("public", "pairwise") if t in types) or ("public",)
+    values["pairwise_salt"] = salt
 
 
 def describe(problems: list[str], origin: Mapping[str, str]) -> str:

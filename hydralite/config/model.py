@@ -128,6 +128,9 @@ class Config:
     jwt_grant_omit_assertion_audience: bool = True
     default_client_scope: tuple[str, ...] = ("offline_access", "offline", "openid")
     dynamic_client_registration: bool = False  # oidc.dynamic_client_registration.enabled
+    #: oidc.subject_identifiers.*: "public" and/or "pairwise" (OIDC Core §8), and the pairwise salt.
+    subject_types_supported: tuple[str, ...] = ("public",)
+    pairwise_salt: str = ""
     client_registration_url: str = ""  # webfinger.oidc_discovery.client_registration_url (discovery only)
     cookie_same_site: str = "None"
     cookie_secure: bool = False

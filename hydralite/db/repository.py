@@ -14,6 +14,7 @@ import asyncpg
 from hydralite.db import migrate
 from hydralite.db.flows_repository import PgFlowStore
 from hydralite.db.keys_repository import PgKeyStore
+from hydralite.db.logout_repository import PgLogoutStore
 from hydralite.db.registration_repository import PgRegistrationStore
 from hydralite.db.store import translate
 from hydralite.db.trust_repository import PgTrustStore
@@ -38,7 +39,7 @@ def _token(row: asyncpg.Record) -> TokenRecord:
                        active=row["active"], flow_id=row["flow_id"])
 
 
-class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore):
+class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, PgLogoutStore):
     """Every store the engine uses, over one pool (checked against engine.repository.Repository below)."""
 
     # health

@@ -10,7 +10,7 @@ import orjson
 
 from hydralite.crypto.sealing import Sealer
 from hydralite.crypto.tokens import ACCESS
-from hydralite.engine import clients
+from hydralite.engine import clients, pairwise
 from hydralite.engine.core import Engine
 from hydralite.errors import bad_request, not_found
 from hydralite.models import Client
@@ -45,6 +45,7 @@ class ClientRegistry:
         secret = fields.get("client_secret") or clients.generate_secret()
         fields["client_secret"] = secret
         doc = clients.validate(fields, self.engine.config)
+        await pairwise.check_client(self.engine, doc)
         client_id = fields.get("client_id") or clients.new_client_id()
         public = doc["token_endpoint_auth_method"] == "none"
         secret_hash = None if public else await self._hash(secret)
@@ -101,6 +102,7 @@ class ClientRegistry:
     async def _store(self, existing: Client, fields: dict[str, Any]) -> dict[str, Any]:
         secret = fields.get("client_secret") or ""
         doc = clients.validate(fields, self.engine.config)
+        await pairwise.check_client(self.engine, doc)
         new_hash = await self._hash(secret) if secret else None
         client = await self.engine.repo.update_client(existing.id, new_hash, doc, clients.now_utc())
         if client is None:

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from hydralite.config import Config, format_duration, parse_duration
 from hydralite.crypto.hashing import MAX_SECRET_LENGTH
+from hydralite.engine import pairwise
 from hydralite.errors import (
     APIError,
     ClientMetadataError,
@@ -332,11 +333,7 @@ def validate(fields: dict[str, Any], config: Config) -> dict[str, Any]:
             raise invalid_redirect_uri(f"Redirect URL {uri} uses a forbidden scheme.")
         redirects.append(urlsplit(uri))
 
-    subject_type = c["subject_type"] or "public"
-    if subject_type != "public":
-        raise invalid_client_metadata(
-            f"Subject type {subject_type} is not supported by server, only [public] are allowed.")
-    c["subject_type"] = subject_type
+    pairwise.check_subject_type(c, config)  # the sector_identifier_uri is fetched later: pairwise.check_client
 
     for uri in c["post_logout_redirect_uris"]:
         if not _absolute_uri(uri):

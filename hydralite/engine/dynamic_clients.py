@@ -12,7 +12,7 @@ import hmac
 from typing import Any
 
 from hydralite.crypto.tokens import ACCESS
-from hydralite.engine import clients
+from hydralite.engine import clients, pairwise
 from hydralite.engine.client_registry import ClientRegistry, storable
 from hydralite.errors import APIError
 from hydralite.models import Client
@@ -92,6 +92,7 @@ class DynamicClients:
                            "It is not allowed to choose your own OAuth2 Client secret.")
         clients.check_dynamic(fields)
         doc = clients.validate(fields, self.engine.config)
+        await pairwise.check_client(self.engine, doc)
         token, signature = self.engine.codec.generate(ACCESS)
         updated = await self.engine.repo.update_registered_client(client.id, stored, signature, doc,
                                                                   clients.now_utc())

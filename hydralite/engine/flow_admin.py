@@ -6,6 +6,7 @@ import secrets as _secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from hydralite.engine import logout
 from hydralite.engine.client_registry import ClientRegistry
 from hydralite.engine.clients import rfc3339
 from hydralite.engine.core import Engine
@@ -179,7 +180,8 @@ class FlowAdmin:
         await self.engine.repo.revoke_consent_by_challenge(challenge)
 
     async def revoke_login_session(self, session_id: str) -> None:
-        await self.engine.repo.delete_login_session(session_id)
+        """Hydra's headless logout: end the session and tell its clients over the back channel."""
+        await logout.end_session(self.engine, session_id)
 
     async def revoke_login_sessions(self, subject: str) -> None:
         """Sign the subject out everywhere: every login session of theirs."""

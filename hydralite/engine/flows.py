@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from hydralite.crypto.cookies import murmur3_32
 from hydralite.crypto.tokens import CODE
-from hydralite.engine import response_types
+from hydralite.engine import pairwise, response_types
 from hydralite.engine.authorize import AuthorizeRequest, ClientError, Response, respond
 from hydralite.engine.core import Engine, now
 from hydralite.engine.redirects import is_secure
@@ -64,7 +64,8 @@ async def start_login(engine: Engine, req: AuthorizeRequest, cookies: dict[str, 
         if claims is None:
             raise ClientError(LoginRequired("The id_token_hint could not be verified."), req)
         hint_subject = claims.get("sub")
-        if skip and hint_subject != session["subject"]:
+        if skip and hint_subject not in (session["subject"],
+                                         pairwise.subject_or_none(engine.config, req.client, session["subject"])):
             raise ClientError(LoginRequired("The subject from the id_token_hint does not match the session."), req)
     if "none" in req.prompt and not skip:
         raise ClientError(LoginRequired("Prompt 'none' was requested, but no existing login session was found."), req)
@@ -175,31 +176,36 @@ async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, co
     if not is_secure(req.redirect_uri, engine.config.dev):
         raise ClientError(InvalidRequest("Redirect URL is using an insecure protocol, http is only allowed for "
                                          "hosts with suffix 'localhost', for example: http://myapp.localhost/."), req)
+    try:  # the `sub` this client sees (pairwise, OIDC Core §8), fixed now as Hydra fixes it in the session
+        seen = pairwise.subject_for(engine.config, req.client, flow["subject"])
+    except OAuthError as exc:
+        raise ClientError(exc, req) from exc
     if req.response_type != "code":  # implicit and hybrid (OIDC Core §3.2, §3.3): engine/response_types.py
-        data = session_data(req, flow)
+        data = session_data(req, flow, seen)
         code = await store_code(engine, req, flow, data) if "code" in req.response_type.split() else None
         try:
             values = await response_types.issue(engine, req, flow, data, code)
         except OAuthError as exc:
             raise ClientError(exc, req) from exc
         return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
-    return await issue_code(engine, req, flow)
+    return await issue_code(engine, req, flow, seen)
 
 
-async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any) -> Response:
-    token = await store_code(engine, req, flow, session_data(req, flow))
+async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any, seen: str = "") -> Response:
+    token = await store_code(engine, req, flow, session_data(req, flow, seen))
     values = {"code": token, "scope": " ".join(flow["granted_scope"]), "state": req.state,
               "iss": engine.config.issuer}
     return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
 
 
-def session_data(req: AuthorizeRequest, flow: Any) -> dict[str, Any]:
-    """What the tokens of this grant carry from login and consent (sealed on the code and tokens)."""
+def session_data(req: AuthorizeRequest, flow: Any, seen: str = "") -> dict[str, Any]:
+    """What the tokens of this grant carry from login and consent (sealed on the code and tokens); `seen` is
+    the client's pairwise subject, kept as `obfuscated_subject` when it differs from the real one."""
     consent = flow["consent"] or {}
     login = flow["login"] or {}
     session = consent.get("session") or {}
     issued = now()
-    return {
+    data: dict[str, Any] = {
         "access_token": session.get("access_token") or {},
         "id_token": session.get("id_token") or {},
         "auth_time": int(flow["authenticated_at"].timestamp()) if flow["authenticated_at"] else int(issued.timestamp()),
@@ -209,6 +215,9 @@ def session_data(req: AuthorizeRequest, flow: Any) -> dict[str, Any]:
         "sid": flow["login_session_id"] or "",
         "nonce": req.nonce,
     }
+    if seen and seen != flow["subject"]:
+        data["obfuscated_subject"] = seen
+    return data
 
 
 async def store_code(engine: Engine, req: AuthorizeRequest, flow: Any, data: dict[str, Any]) -> str:

@@ -1,25 +1,108 @@
-"""OpenID Connect RP- and OP-initiated logout (REFERENCE.md §6c).
+"""OpenID Connect RP- and OP-initiated logout (REFERENCE.md §6c), with front- and back-channel logout.
 
 Logout challenges and verifiers are stateless: AES-GCM sealed with a purpose label, so a
-challenge can never be used as a verifier; ending a session is idempotent.
+challenge can never be used as a verifier; ending a session is idempotent. The request that actually deletes
+the login session (one statement) tells the clients that took part in it: back-channel in the background
+(engine/backchannel.py), front-channel through the iframes of the page it answers with.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import logging
 import time
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
 from hydralite.crypto.sealing import Sealer
+from hydralite.engine import backchannel
 from hydralite.engine.authorize import Response
 from hydralite.engine.core import Engine
 from hydralite.engine.flows import current_session, session_cookie_name
 from hydralite.engine.forms import Form, single
-from hydralite.errors import InvalidRequest
+from hydralite.errors import InvalidRequest, OAuthError
+from hydralite.models import Client
 
 ID_TOKEN_SET = "hydra.openid.id-token"
+log = logging.getLogger("hydralite.logout")
+
+
+def frontchannel_urls(engine: Engine, clients: Sequence[Client], sid: str) -> list[str]:
+    """Each client's frontchannel_logout_uri with `iss` and `sid` set (always, as Hydra; other query
+    parameters kept, keys sorted as Go's url.Values.Encode writes them)."""
+    urls = []
+    for client in clients:
+        uri = client.metadata.get("frontchannel_logout_uri") or ""
+        if not uri:
+            continue
+        parts = urlsplit(uri)
+        query: dict[str, list[str]] = {}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            query.setdefault(key, []).append(value)
+        query["iss"], query["sid"] = [engine.config.issuer], [sid]
+        encoded = urlencode([(k, v) for k in sorted(query) for v in query[k]])
+        urls.append(urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, parts.fragment)))
+    return urls
+
+
+def _js_string(value: str) -> str:
+    """A JavaScript string literal that cannot end the <script> element."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def frontchannel_page(redirect: str, urls: Sequence[str]) -> str:
+    """Hydra's logout page: hidden iframes to every front-channel logout URL, then on to `redirect` once they
+    loaded (or after 7 s at the latest; a link after 2 s and without JavaScript)."""
+    target = html.escape(redirect, quote=True)
+    frames = "".join(f'<iframe src="{html.escape(u, quote=True)}" onload="done()"></iframe>\n' for u in urls)
+    return f"""<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="7; URL={target}">
+<title>Logging out</title>
+<style>iframe {{ position: absolute; left: 0; top: 0; height: 0; width: 0; border: none; }}</style>
+<script>
+var total = {len(urls)};
+var redir = {_js_string(redirect)};
+var timers = [];
+var leaving = false;
+window.onbeforeunload = function () {{ leaving = true; timers.forEach(clearTimeout); timers = []; }};
+function later(fn, ms) {{ if (!leaving) {{ timers.push(setTimeout(fn, ms)); }} }}
+function redirect() {{ window.location.replace(redir); later(function () {{ window.location.href = redir; }}, 250); }}
+function done() {{ total--; if (total < 1) {{ later(redirect, 500); }} }}
+later(redirect, 7000);
+setTimeout(function () {{ document.getElementById("redir").style.display = "block"; }}, 2000);
+</script>
+</head>
+<body>
+<noscript><p>JavaScript is disabled - you should be redirected in 5 seconds but if not, click
+<a href="{target}">here</a> to continue.</p></noscript>
+<p id="redir" style="display: none">Redirection takes unusually long. If you are not being redirected within the
+next seconds, click <a href="{target}">here</a> to continue.</p>
+{frames}</body>
+</html>
+"""
+
+
+async def end_session(engine: Engine, sid: str) -> list[Client]:
+    """Delete the login session `sid`; if this call deleted it, start the back-channel logout of the clients that
+    took part and return them (for the front-channel); else (already gone) return nothing, so nobody is told
+    twice. Used by the logout flow and by the admin DELETE /admin/oauth2/auth/sessions/login?sid=."""
+    subject = await engine.repo.end_login_session(sid) if sid else None
+    if subject is None:
+        return []
+    try:
+        clients = await engine.repo.logout_clients(sid, subject)
+    except OAuthError as exc:  # the session is gone either way: the user is logged out, the RPs are not told
+        log.error("Unable to list the clients of the ended login session %s: %s", sid, exc)
+        return []
+    backchannel.notify(engine, clients, sid, subject)
+    return clients
 
 
 class Logout:
@@ -79,8 +162,10 @@ class Logout:
                 raise InvalidRequest("The post_logout_redirect_uri is not registered for this client.")
             data.update(subject=claims["sub"], sid=claims.get("sid", ""), rp_initiated=True, client_id=client.id,
                         post_logout_redirect_uri=redirect, state=state)
-            if not claims.get("sid") or await self.engine.repo.get_login_session(claims["sid"]) is None:
+            hinted = await self.engine.repo.get_login_session(claims["sid"]) if claims.get("sid") else None
+            if hinted is None:
                 return Response(location=self._done(data), status=302)
+            data["subject"] = hinted["subject"]  # Hydra: the session's subject (the hint's may be pairwise)
         challenge = self.challenges.seal(orjson.dumps(data))
         return Response(location=f"{self.engine.config.logout_url}?{urlencode({'logout_challenge': challenge})}",
                         status=302)
@@ -91,11 +176,17 @@ class Logout:
             raise InvalidRequest("The logout verifier is invalid or has expired.")
         out: list[tuple[str, str, int]] = []
         session = await current_session(self.engine, cookies)
-        if data.get("sid") and (data.get("rp_initiated") or (session and session["id"] == data["sid"])):
-            await self.engine.repo.delete_login_session(data["sid"])
-        if session and session["id"] == data.get("sid"):
+        clients: list[Client] = []
+        sid = data.get("sid") or ""
+        if sid and (data.get("rp_initiated") or (session and session["id"] == sid)):
+            clients = await end_session(self.engine, sid)
+        if session and session["id"] == sid:
             out.append((session_cookie_name(self.engine), "", 0))
-        return Response(location=self._done(data), status=302, cookies=out)
+        redirect = self._done(data)
+        urls = frontchannel_urls(self.engine, clients, sid)
+        if urls:  # OIDC Front-Channel Logout 1.0 §4: the OP renders the RPs' logout URIs in iframes
+            return Response(location=redirect, status=200, body=frontchannel_page(redirect, urls), cookies=out)
+        return Response(location=redirect, status=302, cookies=out)
 
     def request(self, challenge: str) -> dict[str, Any] | None:
         data = self._open(self.challenges, challenge)

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from hydralite.engine import access_tokens
+from hydralite.engine import access_tokens, pairwise
 from hydralite.engine.core import Engine, now
 from hydralite.models import Client, TokenRecord
 
@@ -43,7 +43,8 @@ def claims(engine: Engine, client: Client, subject: str, data: dict[str, Any], l
     """The ID token claims from the session kept on the code or refresh token; standard claims win."""
     issued = int(time.time())
     out: dict[str, Any] = {k: v for k, v in (data.get("id_token") or {}).items() if k not in _RESERVED}
-    out.update({"iss": engine.config.issuer, "sub": subject,
+    # The pairwise subject fixed at consent (engine/pairwise.py) is the one this client sees.
+    out.update({"iss": engine.config.issuer, "sub": data.get("obfuscated_subject") or subject,
                 "aud": [client.id], "exp": issued + int(lifespan), "iat": issued,
                 "rat": data.get("rat", issued), "auth_time": data.get("auth_time", issued),
                 "jti": str(uuid.uuid4())})
@@ -67,7 +68,7 @@ async def id_token(engine: Engine, client: Client, subject: str, data: dict[str,
 
 def userinfo(engine: Engine, client_id: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: v for k, v in (data.get("id_token") or {}).items() if k not in _RESERVED}
-    out.update({"sub": subject, "aud": [client_id], "iss": engine.config.issuer})
+    out.update({"sub": data.get("obfuscated_subject") or subject, "aud": [client_id], "iss": engine.config.issuer})
     for key in ("auth_time", "rat", "acr", "amr"):
         if data.get(key):
             out[key] = data[key]
@@ -100,7 +101,7 @@ async def discovery(engine: Engine) -> dict[str, Any]:
     """OpenID Connect discovery with every field of Hydra v25's document, in its order and with its types.
 
     Endpoint URLs are Hydra's. Capability lists and flags say what hydralite serves today; the issue that
-    builds a feature (private_key_jwt, request objects, logout channels, device grant) turns
+    builds a feature (request objects, device grant) turns
     its value into Hydra's.
     """
     config = engine.config
@@ -116,7 +117,7 @@ async def discovery(engine: Engine) -> dict[str, Any]:
         **_registration_endpoint(config.client_registration_url, config.dynamic_client_registration, public),
         "token_endpoint": f"{public}/oauth2/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "subject_types_supported": ["public"],
+        "subject_types_supported": pairwise.supported_types(config),
         "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token",
                                      "token id_token code"],
         "claims_supported": list(_DISCOVERY_CLAIMS),
@@ -137,10 +138,10 @@ async def discovery(engine: Engine) -> dict[str, Any]:
         "require_request_uri_registration": True,
         "claims_parameter_supported": False,
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
-        "backchannel_logout_supported": False,  # logout channels: Hydra true for all four
-        "backchannel_logout_session_supported": False,
-        "frontchannel_logout_supported": False,
-        "frontchannel_logout_session_supported": False,
+        "backchannel_logout_supported": True,  # engine/backchannel.py; `sid` is always sent, as in Hydra
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": True,  # the logout page's iframes (engine/logout.py)
+        "frontchannel_logout_session_supported": True,
         "end_session_endpoint": f"{issuer}/oauth2/sessions/logout",
         "request_object_signing_alg_values_supported": ["none", "RS256", "ES256"],
         # Hydra advertises "plain" too but refuses it at the authorization endpoint; only what works is listed.

@@ -181,6 +181,18 @@ class TrustStorage(Protocol):
         ...
 
 
+class LogoutStorage(Protocol):
+    """Ending a login session for logout, and the clients to notify (Hydra's ListClientsWithLogoutURLs…)."""
+
+    async def end_login_session(self, session_id: str) -> str | None:
+        """Delete the session; its subject, or None when it was already gone (another request ended it)."""
+        ...
+
+    async def logout_clients(self, session_id: str, subject: str) -> list[Client]:
+        """Clients with a consent under this session and a front- or back-channel logout URI."""
+        ...
+
+
 class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage,
-                 RegistrationStorage, TrustStorage, Protocol):
+                 RegistrationStorage, TrustStorage, LogoutStorage, Protocol):
     """Everything the engine stores: what Engine.repo holds."""

@@ -60,9 +60,9 @@ async def test_discovery_document(public, server):
     assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
     assert doc["request_parameter_supported"] is False and doc["request_uri_parameter_supported"] is False
     assert doc["require_request_uri_registration"] is True and doc["claims_parameter_supported"] is False
-    assert doc["frontchannel_logout_supported"] is False and doc["backchannel_logout_supported"] is False
-    assert doc["frontchannel_logout_session_supported"] is False
-    assert doc["backchannel_logout_session_supported"] is False
+    assert doc["frontchannel_logout_supported"] is True and doc["backchannel_logout_supported"] is True
+    assert doc["frontchannel_logout_session_supported"] is True
+    assert doc["backchannel_logout_session_supported"] is True
     assert "registration_endpoint" not in doc and "introspection_endpoint" not in doc
     assert (await public.get("/.well-known/oauth-authorization-server")).json() == doc
     for url in (doc["token_endpoint"], doc["revocation_endpoint"]):  # the endpoints it names are served
