@@ -18,11 +18,17 @@ ROUTINES: dict[str, list[tuple[str, str, str, str]]] = {
         ("expired or spent refresh tokens", "hydralite_refresh_token", "signature",
          "(expires_at < $1 OR (NOT active AND coalesce(used_at, requested_at) < $1))"),
         ("expired authorization codes", "hydralite_auth_code", "signature", "expires_at < $1"),
+        # Hydra deletes expired jtis on every new one (SetClientAssertionJWT); hydralite leaves that to the janitor.
+        ("expired JWT ids", "hydralite_jti", "signature", "expires_at < $1"),
     ],
     "requests": [
         ("stale or rejected login/consent requests", "hydralite_flow", "id",
          "requested_at < $2 AND (status <> 'consent_used' OR (consent->>'error') IS NOT NULL)"),
         ("expired login sessions", "hydralite_login_session", "id", "expires_at < $1"),
+    ],
+    # Hydra's FlushInactiveGrants: trust relationships (jwt-bearer issuers) past their expires_at.
+    "grants": [
+        ("expired trust relationships", "hydralite_trust", "id", "expires_at < $1"),
     ],
 }
 
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(dsn, str) or not dsn or dsn == "memory":
         raise CommandError("janitor needs a PostgreSQL DSN: pass it as an argument, set DSN and use -e, "
                            "or set dsn in a -c file")
-    routines = [r for r in ("tokens", "requests") if getattr(args, r)] or ["tokens", "requests"]
+    routines = [r for r in ROUTINES if getattr(args, r)] or list(ROUTINES)
     try:
         keep = parse_duration(args.keep_if_younger) if args.keep_if_younger else 0.0
         ttl = parse_duration(args.consent_request_lifespan or str(values.get("TTL_LOGIN_CONSENT_REQUEST") or "30m"))
@@ -94,5 +100,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--refresh-lifespan", default="", help="accepted for Hydra compatibility")
     p.add_argument("--tokens", action="store_true", help="only tokens")
     p.add_argument("--requests", action="store_true", help="only login/consent requests and sessions")
-    p.add_argument("--grants", action="store_true", help="accepted for Hydra compatibility (nothing to do)")
+    p.add_argument("--grants", action="store_true", help="only expired trust relationships (jwt-bearer issuers)")
     p.set_defaults(func=run)

@@ -122,7 +122,9 @@ async def discovery(engine: Engine) -> dict[str, Any]:
                                      "token id_token code"],
         "claims_supported": list(_DISCOVERY_CLAIMS),
         # Hydra: + device_code
-        "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token"],
+        # + jwt-bearer: Hydra serves that grant without advertising it; RFC 8414 §2 lists the grants a server supports.
+        "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token",
+                                  "urn:ietf:params:oauth:grant-type:jwt-bearer"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "userinfo_endpoint": f"{public}/userinfo",
         "scopes_supported": list(_DISCOVERY_SCOPES),

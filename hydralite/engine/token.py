@@ -8,11 +8,13 @@ from hydralite.engine.forms import Form, reject_repeats, single
 from hydralite.engine.grants import Grant
 from hydralite.engine.grants.authorization_code import AuthorizationCode
 from hydralite.engine.grants.client_credentials import ClientCredentials
+from hydralite.engine.grants.jwt_bearer import JwtBearer
 from hydralite.engine.grants.refresh_token import RefreshToken
 from hydralite.errors import InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType
 from hydralite.models import Client, TokenResponse
 
-GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(), AuthorizationCode(), RefreshToken())}
+GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(), AuthorizationCode(), RefreshToken(),
+                                                        JwtBearer())}
 
 
 async def exchange(engine: Engine, form: Form, authorization: str | None) -> TokenResponse:

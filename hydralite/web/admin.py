@@ -8,7 +8,7 @@ from starlette.types import ASGIApp
 from hydralite.engine.client_registry import ClientRegistry
 from hydralite.engine.core import Engine
 from hydralite.engine.flow_admin import FlowAdmin
-from hydralite.web import admin_clients, admin_flows, admin_keys, admin_tokens, health, instrument
+from hydralite.web import admin_clients, admin_flows, admin_keys, admin_tokens, admin_trust, health, instrument
 from hydralite.web.common import PathNormalizer, install_error_handlers
 
 
@@ -18,6 +18,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
         *admin_clients.routes(registry),
         *admin_tokens.routes(engine),
         *admin_keys.routes(engine),
+        *admin_trust.routes(engine),
         *admin_flows.routes(FlowAdmin(engine, registry)),
         *health.routes(ping, prefix="/admin"),
         *instrument.metrics_routes(),

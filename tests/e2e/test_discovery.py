@@ -47,7 +47,8 @@ async def test_discovery_document(public, server):
     assert doc["jwks_uri"] == f"{base}/.well-known/jwks.json"
     assert doc["response_types_supported"] == ["code", "code id_token", "id_token", "token id_token", "token",
                                                "token id_token code"]
-    assert doc["grant_types_supported"] == ["authorization_code", "implicit", "client_credentials", "refresh_token"]
+    assert doc["grant_types_supported"] == ["authorization_code", "implicit", "client_credentials", "refresh_token",
+                                            "urn:ietf:params:oauth:grant-type:jwt-bearer"]
     assert doc["token_endpoint_auth_methods_supported"] == [
         "client_secret_post", "client_secret_basic", "private_key_jwt", "none"]
     assert "token_endpoint_auth_signing_alg_values_supported" not in doc  # Hydra does not list it
