@@ -9,6 +9,7 @@ from typing import Any
 from hydralite.guard.core import Guard
 from hydralite.guard.errors import Denied
 from hydralite.guard.introspector import Introspector, Unavailable
+from hydralite.guard.jwks import JwksVerifier
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -19,12 +20,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def make_guard(admin_url: str | None, scopes: Iterable[str], audience: str | Sequence[str] | None,
                realm: str | None, introspector: Introspector | None, ttl: float, inactive_ttl: float,
-               timeout: float) -> Guard:
-    if introspector is None:
-        if not admin_url:
-            raise ValueError("admin_url (or introspector) is required")
+               timeout: float, jwks_url: str | None = None, issuer: str | None = None,
+               verifier: JwksVerifier | None = None) -> Guard:
+    if introspector is None and admin_url:
         introspector = Introspector(admin_url, ttl=ttl, inactive_ttl=inactive_ttl, timeout=timeout)
-    return Guard(introspector, scopes, audience, realm)
+    if verifier is None and jwks_url:
+        verifier = JwksVerifier(jwks_url, issuer=issuer, timeout=timeout)
+    return Guard(introspector, scopes, audience, realm, verifier)
 
 
 async def _respond(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -37,15 +39,19 @@ async def _respond(send: Send, status: int, headers: dict[str, str], body: bytes
 class BearerGuard:
     """Wrap an ASGI app: the introspection answer lands in scope["state"]["token"] (`request.state.token`).
 
-    Paths in `exempt` (exact matches, e.g. a health check) pass without a token.
+    Paths in `exempt` (exact matches, e.g. a health check) pass without a token. With `jwks_url`, JWT access
+    tokens are verified offline against that key set (and `issuer`, when given); other tokens are introspected
+    at `admin_url` (without one, they are refused).
     """
 
     def __init__(self, app: ASGIApp, admin_url: str | None = None, scopes: Iterable[str] = (),
                  audience: str | Sequence[str] | None = None, *, realm: str | None = None,
                  exempt: Iterable[str] = (), introspector: Introspector | None = None, ttl: float = 60.0,
-                 inactive_ttl: float = 5.0, timeout: float = 5.0):
+                 inactive_ttl: float = 5.0, timeout: float = 5.0, jwks_url: str | None = None,
+                 issuer: str | None = None, verifier: JwksVerifier | None = None):
         self.app = app
-        self.guard = make_guard(admin_url, scopes, audience, realm, introspector, ttl, inactive_ttl, timeout)
+        self.guard = make_guard(admin_url, scopes, audience, realm, introspector, ttl, inactive_ttl, timeout,
+                                jwks_url, issuer, verifier)
         self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 from hydralite.guard import errors
 from hydralite.guard.introspector import Introspector
+from hydralite.guard.jwks import JwksVerifier, looks_like_jwt
 
 #: RFC 6750 §2.1 b64token syntax.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -50,11 +52,18 @@ def _audiences(value: object) -> list[str]:
 
 
 class Guard:
-    """One protection policy: required scopes (all of them) and an accepted audience (any of them)."""
+    """One protection policy: required scopes (all of them) and an accepted audience (any of them).
 
-    def __init__(self, introspector: Introspector, scopes: Iterable[str] = (),
-                 audience: str | Sequence[str] | None = None, realm: str | None = None):
+    A JWT goes to the JWKS verifier when there is one (offline), any other token to introspection.
+    """
+
+    def __init__(self, introspector: Introspector | None, scopes: Iterable[str] = (),
+                 audience: str | Sequence[str] | None = None, realm: str | None = None,
+                 verifier: JwksVerifier | None = None):
+        if introspector is None and verifier is None:
+            raise ValueError("admin_url, introspector or jwks_url is required")
         self.introspector = introspector
+        self.verifier = verifier
         self.scopes = tuple(scopes)
         self.audiences = (audience,) if isinstance(audience, str) else tuple(audience or ())
         self.realm = realm
@@ -62,7 +71,11 @@ class Guard:
     async def authorize(self, headers: Iterable[tuple[bytes, bytes]], query_string: bytes = b"") -> dict[str, Any]:
         """The introspection answer of the request's token; raise Denied or introspector.Unavailable."""
         token = bearer_token(headers, query_string, self.realm)
-        answer = await self.introspector.introspect(token)
+        if self.verifier is not None and (self.introspector is None or looks_like_jwt(token)):
+            answer = await self.verifier.verify(token)
+        else:
+            assert self.introspector is not None
+            answer = await self.introspector.introspect(token)
         self.check(answer)
         return answer
 
@@ -74,7 +87,7 @@ class Guard:
         if answer.get("token_use", "access_token") != "access_token":
             raise errors.invalid_token("The token is not an access token.", realm)
         exp = answer.get("exp")
-        if isinstance(exp, int | float) and not isinstance(exp, bool) and exp <= self.introspector.clock():
+        if isinstance(exp, int | float) and not isinstance(exp, bool) and exp <= time.time():
             raise errors.invalid_token("The access token expired.", realm)
         if self.audiences and not set(self.audiences) & set(_audiences(answer.get("aud"))):
             raise errors.invalid_token("The access token is not meant for this resource (audience).", realm)

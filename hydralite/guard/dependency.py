@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from hydralite.guard.asgi import make_guard
 from hydralite.guard.errors import Denied
 from hydralite.guard.introspector import Introspector, Unavailable
+from hydralite.guard.jwks import JwksVerifier
 
 
 class RequireToken:
@@ -25,8 +26,10 @@ class RequireToken:
     def __init__(self, admin_url: str | None = None, scopes: Iterable[str] = (),
                  audience: str | Sequence[str] | None = None, *, realm: str | None = None,
                  introspector: Introspector | None = None, ttl: float = 60.0, inactive_ttl: float = 5.0,
-                 timeout: float = 5.0):
-        self.guard = make_guard(admin_url, scopes, audience, realm, introspector, ttl, inactive_ttl, timeout)
+                 timeout: float = 5.0, jwks_url: str | None = None, issuer: str | None = None,
+                 verifier: JwksVerifier | None = None):
+        self.guard = make_guard(admin_url, scopes, audience, realm, introspector, ttl, inactive_ttl, timeout,
+                                jwks_url, issuer, verifier)
 
     async def __call__(self, request: HTTPConnection) -> dict[str, Any]:
         try:

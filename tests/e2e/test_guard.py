@@ -263,3 +263,57 @@ async def test_require_token_dependency_in_a_starlette_endpoint(server, make_cli
         assert good.status_code == 200
         assert good.json() == {"client_id": client["client_id"]}
     await require.guard.introspector.aclose()
+
+
+class StaleFirstJwks(Counting):
+    """Counts JWKS fetches; the first answer is an empty key set, as if the keys rotated after it was fetched."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if self.count == 1:
+            await response.aread()
+            return httpx.Response(200, json={"keys": []}, request=request)
+        return response
+
+
+async def test_jwt_access_tokens_are_verified_offline_against_the_jwks(server, make_client, public, admin, browser):
+    from hydralite.guard import JwksVerifier
+
+    client = await make_client(access_token_strategy="jwt", scope="read write", audience=["https://orders.example"])
+    token = await token_for(public, client, scope="read", audience="https://orders.example")
+    assert token.count(".") == 2
+    fetches = StaleFirstJwks()
+    verifier = JwksVerifier(server.public_url + "/.well-known/jwks.json", issuer=server.public_url + "/",
+                            refetch_interval=0, client=httpx.AsyncClient(transport=fetches))
+    app = BearerGuard(Starlette(routes=[Route("/whoami", _whoami)]), scopes=["read"],
+                      audience="https://orders.example", verifier=verifier)
+    before = await introspections_seen_by_server(admin)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as http:
+        async def call(value: str) -> httpx.Response:
+            return await http.get("/whoami", headers={"Authorization": f"Bearer {value}"})
+
+        ok = await call(token)  # unknown kid in the (empty) first key set: fetched again
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"client_id": client["client_id"], "sub": client["client_id"], "scope": "read"}
+        assert (await call(token)).status_code == 200
+        assert fetches.count == 2
+        head, body, signature = token.split(".")
+        tampered = await call(f"{head}.{body}.{signature[:-4]}AAAA")
+        assert tampered.status_code == 401
+        assert tampered.headers["www-authenticate"] == INVALID
+        under = await call(await token_for(public, client, scope="write", audience="https://orders.example"))
+        assert under.status_code == 403
+        other = await call(await token_for(public, client, scope="read"))  # no audience requested
+        assert other.status_code == 401
+        assert (await call("ory_at_opaque.token")).status_code == 401  # no admin_url: opaque tokens are refused
+        # an ID token verifies with the same JWKS but is not an access token
+        redirect = "http://127.0.0.1:5555/cb"
+        web = await make_client(access_token_strategy="jwt", grant_types=["authorization_code"],
+                                response_types=["code"], redirect_uris=[redirect], scope="openid read")
+        code, _ = await browser.code(web, redirect, "openid read")
+        tokens = (await public.post("/oauth2/token", data={"grant_type": "authorization_code", "code": code,
+                                                           "redirect_uri": redirect},
+                                    auth=(web["client_id"], web["client_secret"]))).json()
+        assert (await call(tokens["id_token"])).status_code == 401
+    assert await introspections_seen_by_server(admin) == before  # nothing reached the introspection endpoint
+    assert fetches.count == 2
