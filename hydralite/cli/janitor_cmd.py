@@ -18,6 +18,7 @@ ROUTINES: dict[str, list[tuple[str, str, str, str]]] = {
         ("expired or spent refresh tokens", "hydralite_refresh_token", "signature",
          "(expires_at < $1 OR (NOT active AND coalesce(used_at, requested_at) < $1))"),
         ("expired authorization codes", "hydralite_auth_code", "signature", "expires_at < $1"),
+        ("expired device codes", "hydralite_device_code", "signature", "expires_at < $1"),
         # Hydra deletes expired jtis on every new one (SetClientAssertionJWT); hydralite leaves that to the janitor.
         ("expired JWT ids", "hydralite_jti", "signature", "expires_at < $1"),
     ],
@@ -25,6 +26,8 @@ ROUTINES: dict[str, list[tuple[str, str, str, str]]] = {
         ("stale or rejected login/consent requests", "hydralite_flow", "id",
          "requested_at < $2 AND (status <> 'consent_used' OR (consent->>'error') IS NOT NULL)"),
         ("expired login sessions", "hydralite_login_session", "id", "expires_at < $1"),
+        ("stale device requests", "hydralite_device_challenge", "id", "requested_at < $2"),
+        ("old device guess counters", "hydralite_device_guess", "client_ip", "window_start < $2"),
     ],
     # Hydra's FlushInactiveGrants: trust relationships (jwt-bearer issuers) past their expires_at.
     "grants": [

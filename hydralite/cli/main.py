@@ -13,6 +13,7 @@ from hydralite.cli import (
     CommandError,
     authcode_cmd,
     client_cmds,
+    device_cmd,
     janitor_cmd,
     jwk_cmds,
     legacy_cmds,
@@ -24,7 +25,7 @@ from hydralite.cli import (
 from hydralite.config import ConfigError
 
 COMMANDS = (serve_cmd, migrate_cmd, client_cmds, jwk_cmds, token_cmds, authcode_cmd, janitor_cmd, legacy_cmds,
-            version_cmd)
+            version_cmd, device_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,9 @@ HYDRA_KEYS: tuple[str, ...] = (
     "urls.error", "urls.post_logout_redirect",
     "ttl.access_token", "ttl.refresh_token", "ttl.id_token", "ttl.auth_code", "ttl.login_consent_request",
     "ttl.authentication_session",
+    "urls.device.verification", "urls.device.success", "ttl.device_user_code",
+    "oauth2.device_authorization.token_polling_interval", "oauth2.device_authorization.user_code.entropy_preset",
+    "oauth2.device_authorization.user_code.length", "oauth2.device_authorization.user_code.character_set",
     "strategies.scope", "strategies.access_token", "strategies.jwt.scope_claim",
     "oauth2.allowed_top_level_claims", "oauth2.mirror_top_level_claims", "oauth2.preserve_ext_claims",
     "oauth2.exclude_not_before_claim",
@@ -48,6 +51,7 @@ _TTL_NAMES = {
     "TTL_AUTH_CODE": "ttl_auth_code",
     "TTL_LOGIN_CONSENT_REQUEST": "ttl_login_consent_request",
     "TTL_AUTHENTICATION_SESSION": "ttl_authentication_session",
+    "TTL_DEVICE_USER_CODE": "ttl_device_user_code",
 }
 
 
@@ -223,6 +227,9 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
     values["error_url"] = env.get("URLS_ERROR", "").strip() or f"{public}/oauth2/fallbacks/error"
     values["post_logout_redirect_url"] = (env.get("URLS_POST_LOGOUT_REDIRECT", "").strip()
                                           or f"{public}/oauth2/fallbacks/logout/callback")
+    values["device_verification_url"] = env.get("URLS_DEVICE_VERIFICATION", "").strip() or f"{fallback}/device"
+    values["device_success_url"] = env.get("URLS_DEVICE_SUCCESS", "").strip() or f"{fallback}/device/done"
+    _device_settings(env, values, problems)
 
     for name, attr in (("HYDRALITE_ARGON2_TIME_COST", "argon2_time_cost"),
                        ("HYDRALITE_ARGON2_MEMORY_KIB", "argon2_memory_kib"),
@@ -238,6 +245,77 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
         raise ConfigError(describe(problems, origin or {}))
     values["extra"] = {k: v for k, v in env.items() if k.startswith("URLS_")}
     return Config(**values)  # type: ignore[arg-type]
+
+
+def _subject_identifiers(env: Mapping[str, str], lists: Mapping[str, list[str]], values: dict[str, object],
+                         problems: list[str]) -> None:
+    """oidc.subject_identifiers.*: Hydra forces "public" when neither type is listed and refuses to start
+    with pairwise and a salt shorter than 8 characters."""
+    name = "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"
+    try:
+        types = parse_list(lists.get(name) or env.get(name, "")) or ["public"]
+    except ValueError as exc:
+        problems.append(f"{name}: {exc}")
+        return
+    unknown = [t for t in types if t not in ("public", "pairwise")]
+    if unknown:
+        problems.append(f"{name}: only 'public' and 'pairwise' are known, got {unknown[0]!r}")
+        return
+    salt = env.get("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "")
+    if "pairwise" in types and len(salt) < 8:
+        problems.append("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: must be at least 8 characters long when "
+                        "'pairwise' is a supported subject type")
+    values["subject_types_supported"] = tuple(t for t in ("public", "pairwise") if t in types) or ("public",)
+    values["pairwise_salt"] = salt
+
+
+#: Hydra's user-code presets (oauth2.device_authorization.user_code.entropy_preset): (length, characters).
+USER_CODE_PRESETS = {"high": (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"),
+                     "medium": (8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "low": (9, "0123456789")}
+
+
+def _device_settings(env: Mapping[str, str], values: dict[str, object], problems: list[str]) -> None:
+    """oauth2.device_authorization.* and hydralite's own limit on wrong user codes."""
+    name = "OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL"
+    raw = env.get(name, "").strip()
+    if raw:
+        try:
+            interval = parse_duration(raw)
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+        else:
+            if interval < 1:  # the response carries whole seconds; Hydra would announce 0
+                problems.append(f"{name}: must be at least 1s")
+            values["device_polling_interval"] = interval
+    preset = env.get("OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET", "").strip() or "high"
+    if preset not in USER_CODE_PRESETS:  # Hydra logs this and falls back to "high"
+        problems.append(f"OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET: must be high, medium or low, "
+                        f"got {preset!r}")
+        preset = "high"
+    length, charset = USER_CODE_PRESETS[preset]
+    raw = env.get("OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_LENGTH", "").strip()
+    if raw:
+        if not raw.isdigit() or not 6 <= int(raw) <= 64:
+            problems.append(f"OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_LENGTH: must be an integer from 6 to 64, "
+                            f"got {raw!r}")
+        else:
+            length = int(raw)
+    custom = env.get("OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_CHARACTER_SET", "")
+    if custom:
+        # hydralite compares user codes case-insensitively and without separators (RFC 8628 §6.1).
+        if any(c.isspace() or c == "-" for c in custom) or len(set(custom.casefold())) < 2:
+            problems.append("OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_CHARACTER_SET: needs at least two characters "
+                            "that differ ignoring case, and no spaces or '-'")
+        else:
+            charset = custom
+    values["device_user_code_length"] = length
+    values["device_user_code_charset"] = charset
+    raw = env.get("HYDRALITE_DEVICE_USER_CODE_GUESSES", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            problems.append(f"HYDRALITE_DEVICE_USER_CODE_GUESSES: expected a positive integer, got {raw!r}")
+        else:
+            values["device_user_code_guesses"] = int(raw)
 
 
 def _subject_identifiers(env: Mapping[str, str], lists: Mapping[str, list[str]], values: dict[str, object],

@@ -109,6 +109,15 @@ class Config:
     ttl_auth_code: float = 600.0
     ttl_login_consent_request: float = 1800.0
     ttl_authentication_session: float = 720 * 3600.0
+    #: The device flow (RFC 8628): urls.device.*, ttl.device_user_code, oauth2.device_authorization.*.
+    device_verification_url: str = ""
+    device_success_url: str = ""
+    ttl_device_user_code: float = 600.0
+    device_polling_interval: float = 5.0
+    device_user_code_length: int = 8
+    device_user_code_charset: str = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"
+    #: hydralite only: wrong user codes allowed per client IP per minute (and 5 per device challenge).
+    device_user_code_guesses: int = 30
     scope_strategy: str = "wildcard"
     access_token_strategy: str = "opaque"  # opaque | jwt (strategies.access_token; a client's own wins)
     jwt_scope_claim: str = "list"  # list (scp) | string (scope) | both (strategies.jwt.scope_claim)

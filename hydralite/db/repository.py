@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from hydralite.db import migrate
+from hydralite.db.device_repository import PgDeviceStore
 from hydralite.db.flows_repository import PgFlowStore
 from hydralite.db.keys_repository import PgKeyStore
 from hydralite.db.logout_repository import PgLogoutStore
@@ -39,7 +40,8 @@ def _token(row: asyncpg.Record) -> TokenRecord:
                        active=row["active"], flow_id=row["flow_id"])
 
 
-class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, PgLogoutStore):
+class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, PgDeviceStore,
+                   PgLogoutStore):
     """Every store the engine uses, over one pool (checked against engine.repository.Repository below)."""
 
     # health

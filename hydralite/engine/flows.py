@@ -32,6 +32,8 @@ from hydralite.errors import (
 )
 
 SESSION_COOKIE = "ory_hydra_session"
+#: The response_type of the login/consent requests the device flow makes (engine/device.py); clients never send it.
+DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def csrf_cookie_name(engine: Engine, kind: str, client_id: str) -> str:
@@ -115,6 +117,11 @@ async def _spend(engine: Engine, req: AuthorizeRequest, kind: str, verifier: str
     return flow
 
 
+async def spend_consent(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]) -> Any:
+    """The spent, accepted consent flow, for a grant that ends elsewhere (the device flow: engine/device.py)."""
+    return await _spend(engine, req, "consent", verifier, cookies)
+
+
 async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cookies: dict[str, str]
                       ) -> Response:
     flow = await _spend(engine, req, "login", verifier, cookies)
@@ -162,6 +169,8 @@ async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cook
 
 
 def _consent_may_skip(engine: Engine, req: AuthorizeRequest) -> bool:
+    if req.response_type == DEVICE:  # Hydra: the user must always explicitly authorize a device
+        return False
     # Hydra: a public client redirecting to neither https nor http on localhost never skips consent
     # (anyone can claim a custom scheme or a remote http address).
     if not req.client.is_public:

@@ -121,9 +121,9 @@ async def discovery(engine: Engine) -> dict[str, Any]:
         "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token",
                                      "token id_token code"],
         "claims_supported": list(_DISCOVERY_CLAIMS),
-        # Hydra: + device_code
         # + jwt-bearer: Hydra serves that grant without advertising it; RFC 8414 §2 lists the grants a server supports.
         "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token",
+                                  "urn:ietf:params:oauth:grant-type:device_code",
                                   "urn:ietf:params:oauth:grant-type:jwt-bearer"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "userinfo_endpoint": f"{public}/userinfo",

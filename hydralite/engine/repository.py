@@ -181,6 +181,44 @@ class TrustStorage(Protocol):
         ...
 
 
+class DeviceStorage(Protocol):
+    """The device authorization grant (fosite's RFC8628CoreStorage) and the device challenges of the browser."""
+
+    async def insert_device_code(self, signature: str, user_code_signature: str, client_id: str, scope: list[str],
+                                 audience: list[str], requested_at: datetime, expires_at: datetime) -> bool:
+        """False when the user code collides with a stored one (draw another)."""
+        ...
+
+    async def get_device_code(self, signature: str) -> Row | None: ...
+
+    async def poll_device_code(self, signature: str) -> Row | None:
+        """Record a poll of a pending device code: (previous, polled_at), or None if it is not pending."""
+        ...
+
+    async def exchange_device_code(self, signature: str, at: NewToken, rt: NewToken | None) -> bool:
+        """Spend the approved device code and write its tokens atomically; False when another poll won."""
+        ...
+
+    async def insert_device_challenge(self, challenge: str, csrf: str, request_url: str, client_ip: str,
+                                      requested_at: datetime) -> None: ...
+
+    async def get_device_challenge(self, challenge: str) -> Row | None: ...
+
+    async def claim_user_code(self, challenge: str, client_ip: str, user_code_signature: str, verifier: str,
+                              per_challenge: int, per_ip: int) -> tuple[str, str]:
+        """("accepted", client_id), or ("wrong" | "limited" | "closed", "") — one transaction per IP."""
+        ...
+
+    async def spend_device_verifier(self, verifier: str) -> Row | None: ...
+
+    async def approve_device_code(self, signature: str, request_id: str, subject: str, scope: list[str],
+                                  audience: list[str], session: str | None) -> bool: ...
+
+    async def deny_device_code(self, kind: str, verifier: str) -> None:
+        """Deny the device code of the flow whose just-spent login or consent verifier carried a rejection."""
+        ...
+
+
 class LogoutStorage(Protocol):
     """Ending a login session for logout, and the clients to notify (Hydra's ListClientsWithLogoutURLs…)."""
 
@@ -194,5 +232,6 @@ class LogoutStorage(Protocol):
 
 
 class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage,
-                 RegistrationStorage, TrustStorage, LogoutStorage, Protocol):
+                 RegistrationStorage, TrustStorage, DeviceStorage,
+                 LogoutStorage, Protocol):
     """Everything the engine stores: what Engine.repo holds."""

@@ -8,6 +8,7 @@ from hydralite.engine.forms import Form, reject_repeats, single
 from hydralite.engine.grants import Grant
 from hydralite.engine.grants.authorization_code import AuthorizationCode
 from hydralite.engine.grants.client_credentials import ClientCredentials
+from hydralite.engine.grants.device_code import DeviceCode
 from hydralite.engine.grants.jwt_bearer import JwtBearer
 from hydralite.engine.grants.refresh_token import RefreshToken
 from hydralite.errors import InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType
@@ -15,6 +16,7 @@ from hydralite.models import Client, TokenResponse
 
 GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(), AuthorizationCode(), RefreshToken(),
                                                         JwtBearer())}
+GRANTS[DeviceCode.grant_type] = DeviceCode()
 
 
 async def exchange(engine: Engine, form: Form, authorization: str | None) -> TokenResponse:

@@ -2,7 +2,8 @@
 
 Admin errors become `PageError`s that the app renders as pages with a matching status:
 404 unknown challenge, 410 already handled (Hydra returns where to start again), 401 expired,
-400 malformed; anything else, or an unreachable admin API, is a 502 (the UI's upstream failed).
+400 malformed, 429 too many wrong device user codes; anything else, or an unreachable admin API, is a 502
+(the UI's upstream failed).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def _admin_error(kind: str, response: httpx.Response) -> PageError:
     if status == 400:
         detail = _json(response).get("error_description") or "The request was malformed."
         return PageError(400, "Bad request", str(detail))
+    if status == 429:
+        detail = _json(response).get("error_description") or "Too many tries."
+        return PageError(429, "Too many tries", str(detail))
     return PageError(502, "Authorization server error", f"The admin API answered with status {status}.")
 
 

@@ -134,6 +134,26 @@ def create_app(admin_url: str) -> Starlette:
         scopes = [s for s in req.get("requested_scope") or [] if s in ticked]
         return await accept_consent(challenge, req, scopes, remember=_text(form, "remember") == "1")
 
+    async def device_get(request: Request) -> Response:
+        challenge = _challenge(request, "device")
+        await hydra.get("device", challenge)  # unknown, expired, used or locked: the matching error page
+        code = request.query_params.get("user_code", "")
+        return csrf.form_page(request, lambda token: pages.device(challenge, token, code))
+
+    async def device_post(request: Request) -> Response:
+        form, challenge = await posted(request)
+        code = _text(form, "user_code")
+        try:
+            return _go(await hydra.accept("device", challenge, {"user_code": code}))
+        except PageError as exc:
+            if exc.status != 400:
+                raise
+            return csrf.form_page(request, lambda token: pages.device(
+                challenge, token, code, "That code is not valid. Check it on your device and try again."))
+
+    async def device_done(request: Request) -> Response:
+        return HTMLResponse(pages.device_done(request.query_params.get("client_id", "")))
+
     async def logout_get(request: Request) -> Response:
         challenge = _challenge(request, "logout")
         req = await hydra.get("logout", challenge)
@@ -167,6 +187,8 @@ def create_app(admin_url: str) -> Starlette:
         Route("/login", login_get, methods=["GET"]), Route("/login", login_post, methods=["POST"]),
         Route("/consent", consent_get, methods=["GET"]), Route("/consent", consent_post, methods=["POST"]),
         Route("/logout", logout_get, methods=["GET"]), Route("/logout", logout_post, methods=["POST"]),
+        Route("/device", device_get, methods=["GET"]), Route("/device", device_post, methods=["POST"]),
+        Route("/device/done", device_done, methods=["GET"]),
     ], exception_handlers=handlers, lifespan=lifespan)
     app.add_middleware(SecurityHeaders)
     return app

@@ -15,7 +15,7 @@ body { font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; 
 h1 { font-size: 1.4rem; }
 form { display: grid; gap: .75rem; }
 label { display: block; }
-input[type=email], input[type=password] { width: 100%; padding: .4rem; box-sizing: border-box; }
+input[type=email], input[type=password], input[type=text] { width: 100%; padding: .4rem; box-sizing: border-box; }
 .buttons { display: flex; gap: .5rem; }
 button { padding: .4rem 1rem; }
 .error { color: #a00; border: 1px solid #a00; padding: .5rem; }
@@ -48,6 +48,8 @@ def index() -> str:
         "or <code>logout_challenge</code>; the app reads the request and accepts or rejects it through "
         "the admin API, then sends the browser to the returned <code>redirect_to</code>.</p>"
         "<p>Demo user: <code>foo@bar.com</code>, password <code>foobar</code>.</p>"
+        "<p>Signing in a device (TV, command line)? Open the verification address it shows, or "
+        "<code>/device</code> here after hydralite sent you, and enter its code.</p>"
         '<p class="muted">Copy the pattern (hydralite/ui/app.py) into your own application and replace '
         "the demo user with your user database.</p>"))
 
@@ -96,3 +98,20 @@ def still_signed_in() -> str:
 def error(title: str, message: str, link: str = "") -> str:
     again = f'<p><a href="{e(link)}">Start again</a></p>' if link else ""
     return layout(title, f'<p class="error" role="alert">{e(message)}</p>{again}')
+
+
+def device(challenge: str, csrf: str, user_code: str = "", error: str = "") -> str:
+    problem = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    return layout("Sign in a device", (
+        f"<p>Enter the code your device shows.</p>{problem}"
+        f'<form method="post" action="/device">{_hidden(challenge, csrf)}'
+        f'<label>Code <input type="text" name="user_code" value="{e(user_code)}" autocomplete="one-time-code" '
+        'autocapitalize="none" spellcheck="false" autofocus></label>'
+        '<div class="buttons"><button type="submit">Continue</button></div></form>'
+        '<p class="muted">Next you sign in and allow the device access, as for any application.</p>'))
+
+
+def device_done(client_id: str) -> str:
+    who = f" (<code>{e(client_id)}</code>)" if client_id else ""
+    return layout("Your device is signed in", (
+        f"<p>The device{who} now has access. You can close this page and return to it.</p>"))

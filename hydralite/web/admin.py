@@ -7,8 +7,10 @@ from starlette.types import ASGIApp
 
 from hydralite.engine.client_registry import ClientRegistry
 from hydralite.engine.core import Engine
+from hydralite.engine.device_admin import DeviceAdmin
 from hydralite.engine.flow_admin import FlowAdmin
 from hydralite.web import admin_clients, admin_flows, admin_keys, admin_tokens, admin_trust, health, instrument
+from hydralite.web.admin_device import routes as device_admin_routes
 from hydralite.web.common import PathNormalizer, install_error_handlers
 
 
@@ -20,6 +22,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
         *admin_keys.routes(engine),
         *admin_trust.routes(engine),
         *admin_flows.routes(FlowAdmin(engine, registry)),
+        *device_admin_routes(DeviceAdmin(engine)),
         *health.routes(ping, prefix="/admin"),
         *instrument.metrics_routes(),
     ]

@@ -12,6 +12,7 @@ from hydralite.engine import revocation, token
 from hydralite.engine.core import Engine
 from hydralite.ops import metrics
 from hydralite.web import authorize, dynamic_clients, health, public_oidc
+from hydralite.web import device as device_routes
 from hydralite.web.common import NO_STORE, PathNormalizer, install_error_handlers, oauth_json, read_form
 
 
@@ -33,6 +34,7 @@ def create_app(engine: Engine, ping: health.Ping) -> ASGIApp:
         *health.routes(ping, obfuscate=True),
         *authorize.routes(engine),
         *public_oidc.routes(engine),
+        *device_routes.routes(engine),
         *dynamic_clients.routes(engine),
     ]
     app = Starlette(routes=routes)

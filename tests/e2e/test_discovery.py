@@ -48,6 +48,7 @@ async def test_discovery_document(public, server):
     assert doc["response_types_supported"] == ["code", "code id_token", "id_token", "token id_token", "token",
                                                "token id_token code"]
     assert doc["grant_types_supported"] == ["authorization_code", "implicit", "client_credentials", "refresh_token",
+                                            "urn:ietf:params:oauth:grant-type:device_code",
                                             "urn:ietf:params:oauth:grant-type:jwt-bearer"]
     assert doc["token_endpoint_auth_methods_supported"] == [
         "client_secret_post", "client_secret_basic", "private_key_jwt", "none"]
