@@ -26,6 +26,7 @@ from hydralite.db import migrate
 from hydralite.db.embedded import EmbeddedPostgres
 from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
+from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
 from hydralite.ops import metrics, tracing
 from hydralite.supervisor import StartupFailed, supervise
@@ -150,6 +151,7 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
                 ready()
         await served
     finally:
+        await backchannel.drain()  # back-channel logout deliveries still running get a few seconds to finish
         tracing.shutdown()  # the servers have drained: export the spans still queued
         engine.hasher.close()
         await asyncio.wait_for(pool.close(), timeout=10)
