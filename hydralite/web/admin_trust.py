@@ -9,7 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hydralite.engine.core import Engine
-from hydralite.engine.trust import PATH, TrustAdmin
+from hydralite.engine.trust import PATH, TrustAdmin, undecodable
+from hydralite.errors import APIError
 from hydralite.web.common import api_json, read_json
 
 
@@ -27,7 +28,15 @@ def routes(engine: Engine) -> list[Route]:
     admin = TrustAdmin(engine)
 
     async def create(request: Request) -> Response:
-        body = await admin.create(await read_json(request))
+        try:
+            raw = await read_json(request)
+        except APIError as exc:
+            if exc.status_code != 400:
+                raise  # content type and size: hydralite's own refusals
+            # handler.go decodes with encoding/json and writes the Go error as {"error": "error", …}
+            detail = exc.description.removeprefix("Unable to decode the request body: ")
+            raise undecodable(detail if detail == "EOF" else f"invalid character in JSON body: {detail}") from exc
+        body = await admin.create(raw)
         # herodot's WriteCreated with Hydra's path as written in handler.go (no /admin prefix)
         return api_json(body, 201, {"Location": f"{PATH}/{body['id']}"})
 

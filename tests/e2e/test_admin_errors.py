@@ -76,6 +76,20 @@ def rsa_key(kid: str, alg: str) -> dict[str, Any]:
     return {**key, "kid": kid, "alg": alg, "use": "sig"}
 
 
+TRUST = "/admin/trust/grants/jwt-bearer/issuers"
+UNKNOWN_TRUST = str(uuid.uuid4())
+TRUST_MISSING = "One of the required parameters is missing. Check your request parameters."
+
+
+def trust_missing(hint: str) -> dict[str, Any]:
+    return {"status": 400, "error": "missing_required_parameter", "description": f"{TRUST_MISSING} {hint}"}
+
+
+def go_error(message: str, prefix: bool = False) -> dict[str, Any]:
+    """A Go decoding error written by the trust handler as fosite.RFC6749Error{ErrorField: "error"}."""
+    return {"status": 400, "error": "error", "description": message, "prefix": prefix}
+
+
 NO_CHALLENGE = invalid_request("Query parameter 'challenge' is not defined but should have been.")
 LOGIN_UNDECODABLE = invalid_request("Unable to decode body because: ", prefix=True)
 LOGOUT_NOT_FOUND = {"status": 404, "error": FLOW_NOT_FOUND[0],
@@ -241,6 +255,66 @@ ROWS = [
         error=UNSUPPORTED_ALG[0], description=UNSUPPORTED_ALG[1]),
     Row("PUT", f"/admin/keys/{MISSING}", json={"keys": [rsa_key("rsa", "ES256")]}, status=400,
         error=UNSUPPORTED_ALG[0], description=UNSUPPORTED_ALG[1]),
+    # oauth2/trust: handler.go (a body Go cannot decode is {"error": "error", …}), validator.go
+    # (trust.ErrMissingRequiredParameter), gofrs/uuid errors for the id, sqlcon no-rows for a missing relationship
+    Row("POST", TRUST, json={}, **trust_missing("Field 'issuer' is required.")),
+    Row("POST", TRUST, json=None, content=b"null", headers={"Content-Type": "application/json"},
+        **trust_missing("Field 'issuer' is required.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example"},
+        **trust_missing("One of 'subject' or 'allow_any_subject' field must be set.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example", "subject": "s", "allow_any_subject": True},
+        **trust_missing("Both 'subject' and 'allow_any_subject' fields cannot be set at the same time.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example", "subject": "s"},
+        **trust_missing("Field 'expires_at' is required.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example", "subject": "s", "expires_at": "0001-01-01T00:00:00Z"},
+        **trust_missing("Field 'expires_at' is required.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example", "subject": "s", "expires_at": "2030-01-01T00:00:00Z"},
+        **trust_missing("Field 'jwk' must contain JWK with kid header.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example", "subject": "s", "expires_at": "2030-01-01T00:00:00Z",
+                             "jwk": {k: v for k, v in ec_key("x", "ES256").items() if k not in ("kid", "d")}},
+        **trust_missing("Field 'jwk' must contain JWK with kid header.")),
+    Row("POST", TRUST, json={"issuer": 5},
+        **go_error("json: cannot unmarshal number into Go struct field createGrantRequest.issuer of type string")),
+    Row("POST", TRUST, json={"allow_any_subject": "yes"},
+        **go_error("json: cannot unmarshal string into Go struct field createGrantRequest.allow_any_subject of "
+                   "type bool")),
+    Row("POST", TRUST, json={"scope": "api"},
+        **go_error("json: cannot unmarshal string into Go struct field createGrantRequest.scope of type []string")),
+    Row("POST", TRUST, json={"scope": [1]},
+        **go_error("json: cannot unmarshal number into Go struct field createGrantRequest.scope of type string")),
+    Row("POST", TRUST, json=[{"issuer": "x"}],
+        **go_error("json: cannot unmarshal array into Go value of type trust.createGrantRequest")),
+    Row("POST", TRUST, json={"expires_at": "tomorrow"}, **go_error("parsing time 'tomorrow' as ", prefix=True)),
+    Row("POST", TRUST, json={"expires_at": 1}, **go_error("Time.UnmarshalJSON: input is not a JSON string")),
+    Row("POST", TRUST, json={"jwk": {"kty": "nope"}}, **go_error("go-jose/go-jose: unknown json web key type 'nope'")),
+    Row("POST", TRUST, json={"jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "k"}},
+        **go_error("go-jose/go-jose: invalid EC key")),
+    Row("POST", TRUST, json={"jwk": {"kty": "RSA", "kid": 5}},
+        **go_error("json: cannot unmarshal number into Go struct field rawJSONWebKey.kid of type string")),
+    Row("POST", TRUST, content=b"", headers={"Content-Type": "application/json"}, **go_error("EOF")),
+    Row("POST", TRUST, content=b"{nope", **go_error("invalid character", prefix=True)),
+    # hydralite's own refusals: a shared secret is not a public key; Hydra's VARCHAR(255) columns fail in the database
+    Row("POST", TRUST, json={"issuer": "https://i.example", "subject": "s", "expires_at": "2030-01-01T00:00:00Z",
+                             "jwk": {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ", "kid": "k"}},
+        **herodot(400, MALFORMED, "Field 'jwk' must be a public key (kty RSA, EC or OKP); symmetric keys are not "
+                                  "accepted.")),
+    Row("POST", TRUST, json={"issuer": "https://i.example/" + "x" * 300, "subject": "s",
+                             "expires_at": "2030-01-01T00:00:00Z", "jwk": ec_key("k", "ES256")},
+        **herodot(400, MALFORMED, "Fields 'issuer', 'subject' and the jwk's 'kid' must be at most 255 characters.")),
+    Row("GET", f"{TRUST}/{MISSING}",
+        **herodot(400, MALFORMED, f"Unable to parse parameter id: uuid: incorrect UUID length 13 in string "
+                                  f"'{MISSING}'")),
+    Row("GET", f"{TRUST}/{'z' * 8}-zzzz-zzzz-zzzz-{'z' * 12}",
+        **herodot(400, MALFORMED, "Unable to parse parameter id: uuid: incorrect UUID format in string ",
+                  prefix=True)),
+    Row("DELETE", f"{TRUST}/{MISSING}", **herodot(400, MALFORMED, "Unable to parse parameter id: ", prefix=True)),
+    Row("GET", f"{TRUST}/{UNKNOWN_TRUST}", **herodot(404, NO_ROWS, "")),
+    Row("DELETE", f"{TRUST}/{UNKNOWN_TRUST}", **herodot(404, NO_ROWS, "")),
+    Row("GET", TRUST, params={"page_token": "garbage"},
+        **herodot(400, MALFORMED, "Unable to parse pagination parameters: ", prefix=True)),
+    Row("GET", TRUST, params={"page_size": "abc"},
+        **herodot(400, MALFORMED, "Unable to parse pagination parameters: strconv.Atoi: parsing 'abc': invalid "
+                                  "syntax")),
 ]
 
 

@@ -5,8 +5,6 @@ value of the wrong type fails the call. The SDK is synchronous (urllib3); calls 
 
 Operations that belong to later issues of this wave join this module there:
 - device flow: OAuth2Api.o_auth2_device_flow, perform_o_auth2_device_verification_flow, accept_user_code_request
-- jwt-bearer trust relationships: OAuth2Api.trust_o_auth2_jwt_grant_issuer, get_trusted_o_auth2_jwt_grant_issuer,
-  list_trusted_o_auth2_jwt_grant_issuers, delete_trusted_o_auth2_jwt_grant_issuer
 - secret rotation has no operation in the 25.4.0 SDK (its endpoints are called over HTTP when they are built)
 - OidcApi.create_verifiable_credential: hydralite has no OpenID4VCI /credentials endpoint (no issue plans one)
 """
@@ -280,3 +278,46 @@ async def test_dynamic_client_registration(registration_server):
         assert await call(api.delete_oidc_dynamic_client, cid) is None
         with pytest.raises(hydra.exceptions.UnauthorizedException):
             await call(api.get_oidc_dynamic_client, cid)
+
+
+async def test_trust_relationships(admin_api, server):
+    """OAuth2Api's jwt-bearer trust operations; the relationship then lets an assertion become a token."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+    from ory_hydra_client.models import TrustedOAuth2JwtGrantIssuer, TrustOAuth2JwtGrantIssuer
+
+    from tests.conftest import basic
+
+    issuer, kid = f"https://sdk-idp-{uuid.uuid4().hex[:8]}.example.com", "sdk-" + uuid.uuid4().hex[:8]
+    key = ECKey.generate_key("P-256", parameters={"kid": kid}, private=True)
+    jwk = JsonWebKey.from_dict({**key.as_dict(private=False), "alg": "ES256", "use": "sig"})
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    api = hydra.OAuth2Api(admin_api)
+    created = await call(api.trust_o_auth2_jwt_grant_issuer, TrustOAuth2JwtGrantIssuer(
+        issuer=issuer, subject="sdk-user", scope=["api"], jwk=jwk, expires_at=expires))
+    assert isinstance(created, TrustedOAuth2JwtGrantIssuer) and created.id
+    assert created.public_key.kid == kid and created.public_key.set == issuer and created.expires_at == expires
+    got = await call(api.get_trusted_o_auth2_jwt_grant_issuer, created.id)
+    assert got.subject == "sdk-user" and got.scope == ["api"] and got.allow_any_subject is False
+    listed = await call(api.list_trusted_o_auth2_jwt_grant_issuers, issuer=issuer, page_size=10)
+    assert [g.id for g in listed] == [created.id]
+
+    client = (await asyncio.to_thread(httpx.post, f"{server.admin_url}/admin/clients", json={
+        "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"], "scope": "api"})).json()
+    now = int(time.time())
+    assertion = jwt.encode({"alg": "ES256", "kid": kid}, {
+        "iss": issuer, "sub": "sdk-user", "aud": f"{server.public_url}/oauth2/token", "exp": now + 300, "iat": now,
+        "jti": uuid.uuid4().hex}, key)
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion, "scope": "api"}
+    response = await asyncio.to_thread(httpx.post, f"{server.public_url}/oauth2/token", data=form,
+                                       headers=basic(client["client_id"], client["client_secret"]))
+    assert response.status_code == 200, response.text
+
+    assert await call(api.delete_trusted_o_auth2_jwt_grant_issuer, created.id) is None
+    with pytest.raises(hydra.exceptions.NotFoundException):
+        await call(api.get_trusted_o_auth2_jwt_grant_issuer, created.id)
+    assert await call(api.list_trusted_o_auth2_jwt_grant_issuers, issuer=issuer) == []
