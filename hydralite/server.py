@@ -30,7 +30,7 @@ from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
 from hydralite.ops import metrics, tracing
 from hydralite.supervisor import StartupFailed, supervise
-from hydralite.web import admin, public
+from hydralite.web import admin, cors, public
 from hydralite.web.instrument import instrument
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
     factories = {"public": public.create_app, "admin": admin.create_app}
-    apps = {name: instrument(factories[name](engine, repo.ping)) for name in sockets}
+    apps = {name: instrument(cors.for_port(name, factories[name](engine, repo.ping), engine)) for name in sockets}
     metrics.watch_pool(pool)
     if tracing.enabled(config):  # set up here, in each worker after the fork; off, nothing is installed
         from hydralite.ops import tracing_asgi

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from hydralite.config import web
 from hydralite.config.model import Config, ConfigError, parse_bool, parse_duration, parse_list
 
 #: Hydra configuration keys hydralite implements; each is read from the environment name
@@ -36,6 +37,7 @@ HYDRA_KEYS: tuple[str, ...] = (
     "log.level", "log.format", "log.leak_sensitive_values", "log.redaction_text",
     "tracing.provider", "tracing.service_name", "tracing.providers.otlp.server_url",
     "tracing.providers.otlp.insecure", "tracing.providers.otlp.sampling.sampling_ratio",
+    *web.KEYS,  # oauth2.token_hook, oauth2.refresh_token_hook, serve.{public,admin}.cors.* (parsed in web.py)
 )
 
 
@@ -240,6 +242,8 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
                 values[attr] = int(raw)
             except ValueError:
                 problems.append(f"{name}: expected an integer, got {raw!r}")
+
+    web.parse(env, lists, values, problems)
 
     if problems:
         raise ConfigError(describe(problems, origin or {}))

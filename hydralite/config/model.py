@@ -85,6 +85,39 @@ def parse_bool(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class HookConfig:
+    """oauth2.token_hook / oauth2.refresh_token_hook: a URL, optionally with Hydra's api_key auth (header or cookie;
+    any other `in` sends nothing, as Hydra)."""
+
+    url: str
+    auth_in: str = ""
+    auth_name: str = ""
+    auth_value: str = ""
+
+
+#: Hydra's CORS defaults (driver/config/serve.go), for serve.public.cors and serve.admin.cors alike.
+CORS_METHODS = ("POST", "GET", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD", "OPTIONS", "TRACE")
+CORS_HEADERS = ("Accept", "Content-Type", "Content-Length", "Accept-Language", "Content-Language", "Authorization")
+CORS_EXPOSED = ("Cache-Control", "Expires", "Last-Modified", "Pragma", "Content-Length", "Content-Language",
+                "Content-Type")
+
+
+@dataclass(frozen=True)
+class CorsConfig:
+    """serve.{public,admin}.cors.* (ory/x configx cors schema, Hydra's defaults)."""
+
+    enabled: bool = False
+    allowed_origins: tuple[str, ...] = ()  # empty: every origin (Hydra's corsx.CheckOrigin)
+    allowed_methods: tuple[str, ...] = CORS_METHODS
+    allowed_headers: tuple[str, ...] = CORS_HEADERS
+    exposed_headers: tuple[str, ...] = CORS_EXPOSED
+    allow_credentials: bool = True
+    max_age: int = 0
+    options_passthrough: bool = False
+    debug: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     dsn: str = ""
     dev: bool = False
@@ -150,6 +183,12 @@ class Config:
     #: clients.http.*: outbound calls (jwks_uri, sector_identifier_uri, hooks, back-channel logout).
     http_disallow_private_ip_ranges: bool = False
     http_private_ip_exception_urls: tuple[str, ...] = ()
+    #: oauth2.token_hook and the legacy oauth2.refresh_token_hook (engine/token_hook.py); None when unset.
+    token_hook: HookConfig | None = None
+    refresh_token_hook: HookConfig | None = None
+    token_hook_timeout: float = 5.0  # hydralite only (HYDRALITE_TOKEN_HOOK_TIMEOUT): the whole call, body included
+    cors_public: CorsConfig = CorsConfig()  # serve.public.cors.* (web/cors.py)
+    cors_admin: CorsConfig = CorsConfig()  # serve.admin.cors.*
     log_format: str = "text"  # text | json | json_pretty (log.format)
     log_leak_sensitive_values: bool = False
     log_redaction_text: str = ""

@@ -34,6 +34,10 @@ class OutboundError(Exception):
     """Refused by policy, failed, timed out, or answered something unusable (the reason is safe to show)."""
 
 
+class ResponseTooLarge(OutboundError):
+    """The answer came (its status is known) but its body is over the size limit."""
+
+
 class Response:
     """A finished outbound call: status, headers and a body read up to the size limit."""
 
@@ -113,12 +117,12 @@ class Outbound:
                                               timeout=timeout) as response:
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:
-                        raise OutboundError(f"the response is larger than {max_bytes} bytes")
+                        raise ResponseTooLarge(f"the response is larger than {max_bytes} bytes")
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
                         if len(body) > max_bytes:
-                            raise OutboundError(f"the response is larger than {max_bytes} bytes")
+                            raise ResponseTooLarge(f"the response is larger than {max_bytes} bytes")
                     return Response(response.status_code, response.headers, bytes(body))
         except TimeoutError as exc:
             raise OutboundError(f"no complete answer within {timeout:g}s") from exc

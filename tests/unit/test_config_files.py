@@ -268,7 +268,7 @@ def test_every_supported_key_is_a_hydra_key_with_hydras_env_name():
 
 
 def test_every_supported_key_is_read_by_its_env_name():
-    source = (ROOT / "hydralite" / "config" / "environment.py").read_text()
+    source = "".join((ROOT / "hydralite" / "config" / f).read_text() for f in ("environment.py", "web.py"))
     for key in HYDRA_KEYS:
         assert f'"{env_name(key)}"' in source, key
 

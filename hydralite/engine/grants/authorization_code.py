@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hydralite.crypto.tokens import CODE
-from hydralite.engine import pkce
+from hydralite.engine import pkce, token_hook
 from hydralite.engine.core import Engine, now
 from hydralite.engine.forms import Form, single
 from hydralite.engine.grants.issuing import mint, response
@@ -43,6 +43,8 @@ class AuthorizationCode:
         pkce.verify(row["code_challenge"], single(form, "code_verifier"))
 
         data = engine.open(row["session"])
+        data = await token_hook.apply(engine, client, form, row["subject"], list(row["scope"]), list(row["audience"]),
+                                      data)
         minted = await mint(engine, client, "authorization_code", row["subject"], list(row["scope"]),
                             list(row["audience"]), row["request_id"], data)
         # Sign first: nothing is written unless the whole response can be sent.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hydralite.engine import access_tokens, audience, scopes
+from hydralite.engine import access_tokens, audience, scopes, token_hook
 from hydralite.engine.client_auth import StaleClient
 from hydralite.engine.core import Engine, expiry, now, request_id
 from hydralite.engine.forms import Form, single
@@ -27,14 +27,18 @@ class ClientCredentials:
         wanted_audience = audience.parse(form.get("audience", []))
         audience.check_allowed(client.audience, wanted_audience)
 
+        # The token hook runs only when configured: otherwise this grant stays one round trip with no extra work.
+        hooked = await token_hook.apply(engine, client, form, client.id, requested, wanted_audience, {}) \
+            if engine.config.token_hook is not None else {}
         issued = now()
         lifespan = engine.lifespan(client, "client_credentials_grant_access_token_lifespan",
                                    engine.config.ttl_access_token)
         expires_at = expiry(issued, lifespan)
         token, signature = await access_tokens.mint(engine, client, client.id, requested, wanted_audience, issued,
-                                                    expires_at, {})
+                                                    expires_at, hooked.get("access_token") or {})
         row = NewToken(signature=signature, request_id=request_id(), client_id=client.id, subject=client.id,
-                       scope=requested, audience=wanted_audience, requested_at=issued, expires_at=expires_at)
+                       scope=requested, audience=wanted_audience, requested_at=issued, expires_at=expires_at,
+                       session=engine.seal(hooked) if hooked else None)
         if client.cached:
             # One round trip: the insert happens only if the remembered client row is unchanged.
             if not await engine.repo.insert_access_token_if_client(row, client.updated_at):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hydralite.crypto.tokens import DEVICE
+from hydralite.engine import token_hook
 from hydralite.engine.core import Engine, now
 from hydralite.engine.device import DEVICE_GRANT, AuthorizationPending, ExpiredToken, SlowDown
 from hydralite.engine.forms import Form, single
@@ -44,6 +45,8 @@ class DeviceCode:
         if status == "pending":
             await self._poll(engine, signature)
         data = engine.open(row["session"])
+        data = await token_hook.apply(engine, client, form, row["subject"], list(row["granted_scope"]),
+                                      list(row["granted_audience"]), data)
         minted = await mint(engine, client, "device_authorization", row["subject"], list(row["granted_scope"]),
                             list(row["granted_audience"]), row["request_id"], data)
         # Sign first: nothing is written unless the whole response can be sent.

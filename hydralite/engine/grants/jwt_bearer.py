@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from hydralite.engine import access_tokens, audience, scopes, trust
+from hydralite.engine import access_tokens, audience, scopes, token_hook, trust
 from hydralite.engine.client_assertion import (
     MAX_ASSERTION_LENGTH,
     MalformedJWT,
@@ -89,15 +89,16 @@ class JwtBearer:
             if wanted not in token_audience:
                 token_audience.append(wanted)
 
+        hooked = await token_hook.apply(engine, client, form, subject, granted, token_audience, {}, requested=requested)
         issued = now()
         lifespan = engine.lifespan(client, "jwt_bearer_grant_access_token_lifespan", engine.config.ttl_access_token)
         expires_at = expiry(issued, lifespan)
         # The client's access token strategy (opaque or JWT) applies, as Hydra's token handler has it for this grant.
         token, signature = await access_tokens.mint(engine, client, subject, granted, token_audience, issued,
-                                                    expires_at, {})
+                                                    expires_at, hooked.get("access_token") or {})
         await engine.repo.insert_access_token(NewToken(
             signature=signature, request_id=request_id(), client_id=client.id, subject=subject, scope=granted,
-            audience=token_audience, requested_at=issued, expires_at=expires_at))
+            audience=token_audience, requested_at=issued, expires_at=expires_at, session=engine.seal(hooked)))
         return TokenResponse(access_token=token, expires_in=round(lifespan), scope=" ".join(granted))
 
     async def _verified(self, engine: Engine, assertion: str) -> tuple[dict[str, Any], list[str]]:

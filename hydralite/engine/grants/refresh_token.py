@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hydralite.crypto.tokens import REFRESH
-from hydralite.engine import scopes
+from hydralite.engine import scopes, token_hook
 from hydralite.engine.core import Engine, now
 from hydralite.engine.forms import Form, single
 from hydralite.engine.grants.issuing import OFFLINE, mint, response
@@ -44,6 +44,7 @@ class RefreshToken:
             granted = [s for s in granted if s in requested or s in OFFLINE]
         engine.scopes.check_allowed(client.scopes, granted)
         data = engine.open(record.session)
+        data = await token_hook.apply(engine, client, form, record.subject, granted, record.audience, data)
         minted = await mint(engine, client, "refresh_token", record.subject, granted, record.audience,
                             record.request_id, data)
         if minted.refresh is None:
