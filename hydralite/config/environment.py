@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from hydralite.config import web
+from hydralite.config import web, workers
 from hydralite.config.model import Config, ConfigError, parse_bool, parse_duration, parse_list
 
 #: Hydra configuration keys hydralite implements; each is read from the environment name
@@ -86,16 +86,19 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
         values[attr] = secrets
 
     for name, attr, default in (("SERVE_PUBLIC_PORT", "public_port", 4444), ("SERVE_ADMIN_PORT", "admin_port", 4445),
-                                ("HYDRALITE_UI_PORT", "ui_port", 3000), ("HYDRALITE_WORKERS", "workers", 1)):
+                                ("HYDRALITE_UI_PORT", "ui_port", 3000)):
         raw = env.get(name, "")
         try:
             values[attr] = int(raw) if raw.strip() else default
         except ValueError:
             problems.append(f"{name}: expected an integer, got {raw!r}")
             continue
-        low, high = (1, 1024) if attr == "workers" else (0, 65535)
-        if not low <= values[attr] <= high:  # type: ignore[operator]
-            problems.append(f"{name}: must be between {low} and {high}, got {raw!r}")
+        if not 0 <= values[attr] <= 65535:  # type: ignore[operator]
+            problems.append(f"{name}: must be between 0 and 65535, got {raw!r}")
+    try:  # N or auto; unset: one per CPU, one under --dev (config/workers.py)
+        values["workers"] = workers.default_workers(env.get("HYDRALITE_WORKERS", ""), dev=is_dev)
+    except ValueError as exc:
+        problems.append(f"HYDRALITE_WORKERS: {exc}")
     values["public_host"] = env.get("SERVE_PUBLIC_HOST", "")
     values["admin_host"] = env.get("SERVE_ADMIN_HOST", "")
 
