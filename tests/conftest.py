@@ -118,6 +118,8 @@ def server_env(dsn: str, public_port: int, admin_port: int, **extra: str) -> dic
         "URLS_CONSENT": "http://127.0.0.1:9/consent",
         "URLS_LOGOUT": "http://127.0.0.1:9/logout",
         "HYDRALITE_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=SCRATCH),
+        # One worker unless a test asks for more (extra, or --workers): a server without --dev would use every CPU.
+        "HYDRALITE_WORKERS": "1",
     })
     env.update(extra)
     return env
