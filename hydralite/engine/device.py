@@ -114,7 +114,8 @@ async def authorize_device(engine: Engine, form: Form, authorization: str | None
     reject_repeats(form)
     # Hydra also demands client_id in the body when the client authenticates with Basic; RFC 8628 §3.1 does not,
     # so hydralite only requires that a client_id sent in the body matches the header (client_auth checks it).
-    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher)
+    client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher,
+                                            assertions=engine.assertions)
     if DEVICE_GRANT not in client.grant_types:
         raise InvalidGrant("The requested OAuth 2.0 Client does not have the "
                            "'urn:ietf:params:oauth:grant-type:device_code' grant.")

@@ -411,3 +411,18 @@ async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rs
                         check=False)
     assert missing.returncode == 1 and missing.stdout == ""
     assert "either jwks or jwks_uri must be set" in missing.stderr and "Traceback" not in missing.stderr
+
+
+async def test_device_authorization_endpoint_accepts_private_key_jwt(public, admin, rsa, aud):
+    """RFC 8628 §3.1: the device endpoint authenticates clients as the token endpoint does, assertions included."""
+    r = await admin.post("/admin/clients", json={
+        "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [public_jwk(rsa)]},
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "scope": "openid"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["client_id"]
+    ok = await post(public, "/oauth2/device/auth", sign(rsa, claims_for(cid, aud)), scope="openid")
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["device_code"].startswith("ory_dc_")
+    replay = sign(rsa, claims_for(cid, aud))
+    assert (await post(public, "/oauth2/device/auth", replay)).status_code == 200
+    refused(await post(public, "/oauth2/device/auth", replay), "only be used once")
