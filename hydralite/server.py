@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, cast
 
 from hydralite import ops
 from hydralite.config import Config, ConfigError
-from hydralite.db import migrate
+from hydralite.db import migrate, notify
 from hydralite.db.embedded import EmbeddedPostgres
 from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
@@ -122,6 +122,7 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
     pool = await create_pool(dsn, max_size=config.pool_max_size)
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
+    invalidations = notify.attach(engine.keys, pool, dsn)  # key changes made by other workers and servers
     factories = {"public": public.create_app, "admin": admin.create_app}
     apps = {name: instrument(cors.for_port(name, factories[name](engine, repo.ping), engine)) for name in sockets}
     metrics.watch_pool(pool)
@@ -154,6 +155,7 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
         await backchannel.drain()  # back-channel logout deliveries still running get a few seconds to finish
         tracing.shutdown()  # the servers have drained: export the spans still queued
         engine.hasher.close()
+        await invalidations.close()
         await asyncio.wait_for(pool.close(), timeout=10)
 
 

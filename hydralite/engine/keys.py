@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,9 @@ class _Cached:
 
 
 class KeyManager:
-    """Key sets by name. Writes through this manager drop the cached set at once; other processes see a change
-    within `_CACHE_SECONDS`, or at once when a token names a `kid` their cached set does not have."""
+    """Key sets by name. Writes through this manager drop the cached set at once and announce it (`on_change`,
+    db/notify.py), so other workers and servers drop theirs before their next request; without those messages they
+    see a change within `_CACHE_SECONDS`, or at once when a token names a `kid` their cached set does not have."""
 
     def __init__(self, repo: KeyStorage, secrets: tuple[str, ...]):
         self.repo = repo
@@ -61,7 +63,11 @@ class KeyManager:
         self._generation: dict[str, int] = {}
         #: When each set was last reloaded because a token named a kid it did not have.
         self._forced: dict[str, float] = {}
+        #: Bumped when every set is dropped at once (forget("*")).
+        self._epoch = 0
         self._lock = asyncio.Lock()
+        #: Called with the set id after every write, to tell the other workers and servers (db/notify.py).
+        self.on_change: Callable[[str], Awaitable[None]] | None = None
 
     def _open(self, sealed: str) -> dict[str, Any] | None:
         plain = self.sealer.open(sealed)
@@ -76,14 +82,24 @@ class KeyManager:
         return [k for k in (self._open(r["keydata"]) for r in rows) if k]
 
     def forget(self, set_id: str) -> None:
+        """Drop one cached set, or every set for "*" (a message from another process, or messages missed)."""
+        if set_id == "*":
+            self._cache.clear()
+            self._epoch += 1
+            return
         self._cache.pop(set_id, None)
         self._generation[set_id] = self._generation.get(set_id, 0) + 1
+
+    async def _changed(self, set_id: str) -> None:
+        self.forget(set_id)
+        if self.on_change is not None:
+            await self.on_change(set_id)
 
     async def add(self, set_id: str, key: dict[str, Any]) -> bool:
         try:
             return await self.repo.insert_key(set_id, key["kid"], self._seal(key))
         finally:
-            self.forget(set_id)
+            await self._changed(set_id)
 
     async def create_key(self, set_id: str, alg: str, use: str = "sig", kid: str | None = None,
                          rsa_bits: int | None = None) -> dict[str, Any]:
@@ -98,25 +114,25 @@ class KeyManager:
         try:
             await self.repo.upsert_key(set_id, key["kid"], self._seal(key))
         finally:
-            self.forget(set_id)
+            await self._changed(set_id)
 
     async def put_set(self, set_id: str, keys: list[dict[str, Any]]) -> None:
         try:
             await self.repo.replace_key_set(set_id, [(k["kid"], self._seal(k)) for k in keys])
         finally:
-            self.forget(set_id)
+            await self._changed(set_id)
 
     async def delete_set(self, set_id: str) -> bool:
         try:
             return await self.repo.delete_key_set(set_id)
         finally:
-            self.forget(set_id)
+            await self._changed(set_id)
 
     async def delete_key(self, set_id: str, kid: str) -> bool:
         try:
             return await self.repo.delete_key(set_id, kid)
         finally:
-            self.forget(set_id)
+            await self._changed(set_id)
 
     async def _cached(self, set_id: str, *, refresh: bool = False) -> _Cached:
         """The set from memory; `refresh` reloads it, at most once a second (so tokens naming unknown kids
@@ -135,7 +151,7 @@ class KeyManager:
             hit = self._cache.get(set_id)
             if hit and hit.until > time.monotonic():
                 return hit  # another task loaded it while this one waited for the lock
-            generation = self._generation.get(set_id, 0)
+            generation = (self._epoch, self._generation.get(set_id, 0))
             keys = await self.get_set(set_id)
             if not keys and set_id in (ID_TOKEN_SET, ACCESS_TOKEN_SET):
                 # First use: RS256 (2048-bit, for signing speed). Another process may race us: the insert
@@ -147,7 +163,7 @@ class KeyManager:
             # Importing a private RSA key costs ~40 ms: done once per load, in a thread, never per token.
             signer = await asyncio.to_thread(jwk.Signer, private[0]) if private else None
             entry = _Cached(time.monotonic() + _CACHE_SECONDS, keys, signer, jwk.Verifier(keys))
-            if self._generation.get(set_id, 0) == generation:
+            if (self._epoch, self._generation.get(set_id, 0)) == generation:
                 self._cache[set_id] = entry
             return entry
 
