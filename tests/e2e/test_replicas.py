@@ -273,3 +273,40 @@ async def test_a_key_rotation_through_one_signs_the_next_token_on_the_other(pair
     assert (await pair.a.admin.delete(f"/admin/keys/{AT_SET}/{old_kid}")).status_code == 204
     assert not await active(pair.b, before)
     assert await active(pair.b, after)
+
+
+async def listener_pids(dsn: str) -> set[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE application_name = 'hydralite-listener' "
+                                "AND datname = current_database()")
+    finally:
+        await conn.close()
+    return {r["pid"] for r in rows}
+
+
+async def test_a_dropped_listener_reconnects_and_rotation_still_reaches_the_other(pair):
+    """The listening connections are killed by the database; each server reconnects (dropping its cached sets, as it
+    may have missed messages) and key changes reach it again."""
+    old = await listener_pids(pair.dsn)
+    assert len(old) == 2, old  # one per server (one worker each)
+    client = await new_client(pair.a, access_token_strategy="jwt")
+    cid, secret = client["client_id"], client["client_secret"]
+    assert (await cc_token(pair.b, cid, secret)).status_code == 200  # B has the set in memory
+    conn = await asyncpg.connect(pair.dsn)
+    try:
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1::int[])",
+                           list(old))
+    finally:
+        await conn.close()
+    for _ in range(300):  # the listeners come back after a short back-off
+        current = await listener_pids(pair.dsn)
+        if len(current) == 2 and not current & old:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"the listeners did not reconnect: {current}")
+    created = await pair.a.admin.post(f"/admin/keys/{AT_SET}", json={"alg": "RS256", "use": "sig"})
+    assert created.status_code == 201, created.text
+    token = (await cc_token(pair.b, cid, secret)).json()["access_token"]
+    assert header(token)["kid"] == created.json()["keys"][0]["kid"]
