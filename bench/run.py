@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import footprint  # noqa: E402
 import loadgen  # noqa: E402
 import target as targets  # noqa: E402
 import wrk  # noqa: E402
@@ -115,6 +116,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated concurrent connections (BENCH_CONNECTIONS, default 16,64)")
     p.add_argument("--tool", choices=["auto", "wrk", "asyncio"], default=os.environ.get("BENCH_TOOL", "auto"))
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    p.add_argument("--cold-starts", type=int, default=int(os.environ.get("BENCH_COLD_STARTS", "3")),
+                   help="timed starts of `serve all --dev` with an existing data directory (BENCH_COLD_STARTS, "
+                   "default 3; 0 skips)")
     return p.parse_args(argv)
 
 
@@ -143,18 +147,22 @@ def main(argv: list[str] | None = None) -> None:
                 row = {"endpoint": name, **measure(tool, url, body, headers, conns, args.duration, t.pids)}
                 print(f"  {name} c={conns}: {row['rps']:.0f} req/s", file=sys.stderr)
                 rows.append(row)
+        memory = footprint.server_memory(t.pids)  # right after the last load
         for client_id in setup["client_ids"]:
             _call("DELETE", f"{t.admin_url}/admin/clients/{quote(client_id, safe='')}")
     finally:
         targets.stop(t)
+    start = footprint.cold_start(targets._executable(), args.cold_starts) if args.cold_starts > 0 else None
     report = {"timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "tool": tool,
               "duration_s": args.duration, "public_url": t.public_url, "admin_url": t.admin_url,
               "started_server": t.started_here,
               "workers": int(os.environ.get("HYDRALITE_WORKERS", "1") or 1) if t.started_here else None,
-              "server_processes": len(t.pids), "cpus": os.cpu_count(), "results": rows}
+              "server_processes": len(t.pids), "cpus": os.cpu_count(), "results": rows,
+              "memory": memory, "cold_start": start}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(table(rows))
+    print(footprint.report(memory, start))
     print(f"\n{tool}, {args.duration:g} s per row, {len(t.pids)} server process(es) measured; "
           f"written to {args.output}")
 
