@@ -63,6 +63,13 @@ def server_memory(pids: list[int]) -> dict:
             "max_worker_rss_mb": max(worker_sizes) if worker_sizes else None, "target_mb": RSS_TARGET_MB}
 
 
+def workers_setting() -> int:
+    """The worker count of the server the bench starts (`serve all --dev`: HYDRALITE_WORKERS, N or auto, else 1)."""
+    from hydralite.config.workers import default_workers
+
+    return default_workers(os.environ.get("HYDRALITE_WORKERS", ""), dev=True)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     admin = os.environ.get("HYDRALITE_ADMIN_URL", "http://127.0.0.1:4445").rstrip("/")
     t = targets.Target(public, admin)
     if not (targets.alive(public) and targets.alive(admin)):
-        workers = int(os.environ.get("HYDRALITE_WORKERS", "1") or 1)
+        workers = footprint.workers_setting()
         print(f"no server at {public} / {admin}: starting one (DSN=memory, {workers} worker(s))", file=sys.stderr)
         t = targets.start(workers)
     try:
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {"timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "tool": tool,
               "duration_s": args.duration, "public_url": t.public_url, "admin_url": t.admin_url,
               "started_server": t.started_here,
-              "workers": int(os.environ.get("HYDRALITE_WORKERS", "1") or 1) if t.started_here else None,
+              "workers": footprint.workers_setting() if t.started_here else None,
               "server_processes": len(t.pids), "cpus": os.cpu_count(), "results": rows,
               "memory": memory, "cold_start": start}
     args.output.parent.mkdir(parents=True, exist_ok=True)
