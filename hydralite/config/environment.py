@@ -254,28 +254,6 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
     return Config(**values)  # type: ignore[arg-type]
 
 
-def _subject_identifiers(env: Mapping[str, str], lists: Mapping[str, list[str]], values: dict[str, object],
-                         problems: list[str]) -> None:
-    """oidc.subject_identifiers.*: Hydra forces "public" when neither type is listed and refuses to start
-    with pairwise and a salt shorter than 8 characters."""
-    name = "OIDC_SUBJECT_IDENTIFIERS_SUPPORTED_TYPES"
-    try:
-        types = parse_list(lists.get(name) or env.get(name, "")) or ["public"]
-    except ValueError as exc:
-        problems.append(f"{name}: {exc}")
-        return
-    unknown = [t for t in types if t not in ("public", "pairwise")]
-    if unknown:
-        problems.append(f"{name}: only 'public' and 'pairwise' are known, got {unknown[0]!r}")
-        return
-    salt = env.get("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT", "")
-    if "pairwise" in types and len(salt) < 8:
-        problems.append("OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: must be at least 8 characters long when "
-                        "'pairwise' is a supported subject type")
-    values["subject_types_supported"] = tuple(t for t in ("public", "pairwise") if t in types) or ("public",)
-    values["pairwise_salt"] = salt
-
-
 #: Hydra's user-code presets (oauth2.device_authorization.user_code.entropy_preset): (length, characters).
 USER_CODE_PRESETS = {"high": (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"),
                      "medium": (8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "low": (9, "0123456789")}
