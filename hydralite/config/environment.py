@@ -3,6 +3,7 @@ flattened to the same names by sources.py), so every name is parsed and validate
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -256,7 +257,7 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
 
 #: Hydra's user-code presets (oauth2.device_authorization.user_code.entropy_preset): (length, characters).
 USER_CODE_PRESETS = {"high": (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"),
-                     "medium": (8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "low": (9, "0123456789")}
+                     "medium": (8, string.ascii_uppercase), "low": (9, string.digits)}
 
 
 def _device_settings(env: Mapping[str, str], values: dict[str, object], problems: list[str]) -> None:
