@@ -30,7 +30,7 @@ from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
 from hydralite.ops import metrics, tracing
 from hydralite.supervisor import StartupFailed, supervise
-from hydralite.web import admin, cors, public
+from hydralite.web import admin, cors, hot, public
 from hydralite.web.instrument import instrument
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
     engine = Engine.build(config, repo)
     invalidations = notify.attach(engine.keys, pool, dsn)  # key changes made by other workers and servers
     factories = {"public": public.create_app, "admin": admin.create_app}
-    apps = {name: instrument(cors.for_port(name, factories[name](engine, repo.ping), engine)) for name in sockets}
+    apps = {name: instrument(cors.for_port(name, hot.install(factories[name](engine, repo.ping), name, engine), engine))
+            for name in sockets}
     metrics.watch_pool(pool)
     if tracing.enabled(config):  # set up here, in each worker after the fork; off, nothing is installed
         from hydralite.ops import tracing_asgi

@@ -20,6 +20,7 @@ log = logging.getLogger("hydralite.web")
 MAX_BODY = 1 << 20  # 1 MiB, as Hydra's form parser
 MAX_FIELDS = 1000
 MAX_DRAIN = 8 << 20
+FORM_TYPE = "application/x-www-form-urlencoded"
 OAUTH_JSON = "application/json;charset=UTF-8"
 API_JSON = "application/json; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -93,8 +94,13 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     body = await read_body(request)
     if not body:
         raise InvalidRequest("The POST body can not be empty.")
-    if ctype != "application/x-www-form-urlencoded":
+    if ctype != FORM_TYPE:
         raise InvalidRequest("The request body must be application/x-www-form-urlencoded or multipart/form-data.")
+    return parse_urlencoded(body)
+
+
+def parse_urlencoded(body: bytes) -> dict[str, list[str]]:
+    """A non-empty application/x-www-form-urlencoded body as {name: [values]} (shared with web/hot.py)."""
     if _BAD_ESCAPE.search(body):  # Go's url.ParseQuery refuses these; parse_qsl would keep them verbatim
         raise InvalidRequest("Unable to parse the form body: invalid percent-encoding.")
     try:
@@ -102,10 +108,15 @@ async def read_form(request: Request) -> dict[str, list[str]]:
                           max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidRequest("Unable to parse the form body.") from exc
-    form = {}
+    form: dict[str, list[str]] = {}
     for name, value in pairs:
-        _check_value(name, value)
-        form.setdefault(name, []).append(value)
+        if "\x00" in value or "\x00" in name:
+            raise InvalidRequest("Request parameters must not contain NUL characters.")
+        values = form.get(name)
+        if values is None:
+            form[name] = [value]
+        else:
+            values.append(value)
     return form
 
 
