@@ -178,6 +178,8 @@ def main() -> int:
     try:
         subprocess.run([str(BIN / "hydralite"), "migrate", "sql", "up", "-e", "--yes"], env=dict(os.environ,
                        DSN=pg.dsn), check=True, capture_output=True)
+        if os.environ.get("EXTRA_SQL"):  # a schema experiment, applied after the migrations
+            pg.sql(os.environ["EXTRA_SQL"])
         pub, adm = free_port(), free_port()
         auth = "Basic " + base64.b64encode(f"perf:{SECRET}".encode()).decode()
         token_url = f"http://127.0.0.1:{pub}/oauth2/token"

@@ -19,7 +19,10 @@ WHERE id = $1
 RETURNING id, secret_hash, rotated_secrets, metadata, created_at, updated_at;
 
 -- name: delete_client
-DELETE FROM hydralite_client WHERE id = $1 RETURNING id;
+-- Access tokens have no foreign key to their client (0007): they go in the same statement.
+WITH gone AS (DELETE FROM hydralite_client WHERE id = $1 RETURNING id),
+     tokens AS (DELETE FROM hydralite_access_token WHERE client_id IN (SELECT id FROM gone))
+SELECT id FROM gone;
 
 -- name: list_clients
 -- Keyset pagination on id; $2 is the last id of the previous page ('' for the first).

@@ -13,4 +13,7 @@ WHERE id = $1 AND registration_token_signature = $2
 RETURNING id, secret_hash, rotated_secrets, metadata, created_at, updated_at;
 
 -- name: delete_registered_client
-DELETE FROM hydralite_client WHERE id = $1 AND registration_token_signature = $2 RETURNING id;
+-- Access tokens have no foreign key to their client (0007): they go in the same statement.
+WITH gone AS (DELETE FROM hydralite_client WHERE id = $1 AND registration_token_signature = $2 RETURNING id),
+     tokens AS (DELETE FROM hydralite_access_token WHERE client_id IN (SELECT id FROM gone))
+SELECT id FROM gone;

@@ -12,9 +12,11 @@ WHERE EXISTS (SELECT 1 FROM hydralite_client WHERE id = $3 AND updated_at = $11)
 RETURNING 1;
 
 -- name: get_access_token
+-- A token whose client is gone is dead, as in Hydra (it loads the client with the token); no foreign key since 0007.
 SELECT signature, request_id, client_id, subject, scope, audience, session, flow_id, requested_at, expires_at,
        true AS active
-FROM hydralite_access_token WHERE signature = $1;
+FROM hydralite_access_token t
+WHERE signature = $1 AND EXISTS (SELECT 1 FROM hydralite_client c WHERE c.id = t.client_id);
 
 -- name: get_refresh_token
 SELECT signature, request_id, client_id, subject, scope, audience, session, flow_id, requested_at, expires_at,
