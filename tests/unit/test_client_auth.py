@@ -102,7 +102,19 @@ def test_repeated_client_id_is_invalid_request_a5():
         credentials({"client_id": ["a", "b"]}, None)
 
 
-def test_client_assertion_is_refused():
-    with pytest.raises(InvalidClient):
-        credentials({"client_assertion_type": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
-                     "client_assertion": ["x.y.z"], "client_id": ["c"]}, None)
+def test_client_assertion_is_read_as_private_key_jwt():
+    creds = credentials({"client_assertion_type": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+                         "client_assertion": ["x.y.z"], "client_id": ["c"]}, None)
+    assert (creds.client_id, creds.secret, creds.method, creds.assertion) == ("c", None, "private_key_jwt", "x.y.z")
+
+
+@pytest.mark.parametrize("form", [
+    {"client_assertion": ["x.y.z"]},  # RFC 7521 §4.2: the type is REQUIRED
+    {"client_assertion_type": ["urn:example:other"], "client_assertion": ["x.y.z"]},
+    {"client_assertion_type": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]},
+    {"client_assertion_type": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+     "client_assertion": ["x.y.z"], "client_secret": ["s"]},
+])
+def test_incomplete_or_mixed_client_assertions_are_invalid_request(form):
+    with pytest.raises(InvalidRequest):
+        credentials(form, None)
