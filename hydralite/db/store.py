@@ -1,6 +1,6 @@
 """The base of every PostgreSQL store: one pool, the named queries, and failure translation.
 
-Every call acquires with a timeout, so an exhausted pool or a database that is down
+Every call that may wait for a connection acquires with a timeout, so an exhausted pool or a database that is down
 answers quickly with StorageUnavailable (503) instead of hanging; asyncpg replaces
 broken connections on the next acquire, so the server recovers by itself.
 """
@@ -67,13 +67,17 @@ class PgStore:
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool
         self.q = load()
+        # asyncpg keeps its free connection holders in this queue (no public accessor; metrics reads it too).
+        self._free: asyncio.Queue[Any] = getattr(pool, "_queue", None) or asyncio.Queue()
 
     async def run(self, work: Callable[[Conn], Awaitable[T]], *, retry: bool = False, name: str = "") -> T:
         """Run `work` on a pooled connection, translating database failures; reads may retry once."""
         attempts = 2 if retry else 1
         for attempt in range(attempts):
             try:
-                async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+                # A free connection is handed over at once: arm the acquire timeout only when we may wait.
+                timeout = None if self._free.qsize() else ACQUIRE_TIMEOUT
+                async with self.pool.acquire(timeout=timeout) as conn:
                     if tracing.TRACER is not None and name:  # tracing on: the named query as a span
                         return await tracing.db_query(name, work(conn))
                     return await work(conn)
