@@ -7,7 +7,8 @@ time, shared buffers touched). PROFILE=1 records one worker with py-spy meanwhil
 bench/results/, summarised by top frames). COLD=1 instead measures a cold start: it starts the server, waits
 only for /health/ready, and runs wrk against the token endpoint at once (the argon2 stampede window).
 
-Usage (from the project root): .venv/bin/python bench/hotpaths.py   (env: CONNS=64 DURATION=10 PROFILE COLD)
+Usage (from the project root): .venv/bin/python bench/hotpaths.py
+Env: CONNS=64 DURATION=10 PROFILE=1 COLD=1 EXTRA_SQL (a schema experiment run after the migrations) DSN_EXTRA.
 Everything listens on 127.0.0.1 and is stopped by PID.
 """
 
@@ -151,7 +152,8 @@ def summarise_profile(path: Path, top: int = 25) -> None:
 
 
 def start_server(pg: Postgres, pub: int, adm: int, logfile: Path) -> subprocess.Popen:
-    env = dict(os.environ, DSN=pg.dsn + "&max_conns=20", SECRETS_SYSTEM="hotpaths-secret-0123456789abcdef",
+    dsn = pg.dsn + "&max_conns=20" + os.environ.get("DSN_EXTRA", "")  # DSN_EXTRA: e.g. "&max_idle_conns=20"
+    env = dict(os.environ, DSN=dsn, SECRETS_SYSTEM="hotpaths-secret-0123456789abcdef",
                URLS_SELF_ISSUER=f"http://127.0.0.1:{pub}/", SERVE_PUBLIC_HOST="127.0.0.1",
                SERVE_ADMIN_HOST="127.0.0.1", SERVE_PUBLIC_PORT=str(pub), SERVE_ADMIN_PORT=str(adm),
                HYDRALITE_NO_UI="true")
@@ -200,6 +202,10 @@ def main() -> int:
             print(f"cold start: ready after {ready:.2f} s; token 5 s at {CONNS} conns: "
                   f"{r['requests'] / (r['duration_us'] / 1e6):.0f}/s p50 {r['p50_us'] / 1000:.1f} ms "
                   f"p99 {r['p99_us'] / 1000:.1f} ms non2xx {r['non_2xx']} sockerr {r['socket_errors']}")
+            r = wrk(token_url, body, auth, 5)  # the same server, warm: what the machine gives without a cold start
+            print(f"then warm:  token 5 s at {CONNS} conns: {r['requests'] / (r['duration_us'] / 1e6):.0f}/s "
+                  f"p50 {r['p50_us'] / 1000:.1f} ms p99 {r['p99_us'] / 1000:.1f} ms non2xx {r['non_2xx']} "
+                  f"sockerr {r['socket_errors']}")
             return 0
         proc = start_server(pg, pub, adm, logfile)
         wait_ready(f"http://127.0.0.1:{pub}/health/ready")
