@@ -23,6 +23,7 @@ from hydralite.engine.forms import Form, single
 from hydralite.engine.repository import ClientStorage
 from hydralite.errors import InvalidClient, InvalidRequest, OAuthError
 from hydralite.models import Client
+from hydralite.ops import metrics
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _MAX_ID_LENGTH = 255
@@ -171,6 +172,7 @@ async def authenticate(form: Form, authorization: str | None, repo: ClientStorag
     if verified is not None and creds.secret:
         remembered = verified.get(creds)
         if remembered is not None:
+            metrics.secret_cache_hit()  # the secret was verified before: no argon2, counted as a cache hit
             return remembered
     client = await repo.get_client(creds.client_id)
     if client is None:

@@ -118,6 +118,8 @@ async def test_token_requests_counted_by_route_and_status_over_both_workers(serv
         > value(before, "hydralite_argon2_verifications_total", result="match")
     assert value(after, "hydralite_argon2_verifications_total", result="match") \
         == value(middle, "hydralite_argon2_verifications_total", result="match")
+    # ...and each of those 12 answers is counted as a verified-secret cache hit.
+    assert value(after, "hydralite_secret_cache_hits_total") - value(middle, "hydralite_secret_cache_hits_total") == 12
 
 
 async def test_failed_token_requests_counted_with_their_status(server):
