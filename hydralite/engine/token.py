@@ -11,7 +11,15 @@ from hydralite.engine.grants.client_credentials import ClientCredentials
 from hydralite.engine.grants.device_code import DeviceCode
 from hydralite.engine.grants.jwt_bearer import JwtBearer
 from hydralite.engine.grants.refresh_token import RefreshToken
-from hydralite.errors import InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType
+from hydralite.errors import (
+    AccessDenied,
+    InvalidRequest,
+    OAuthError,
+    ServerError,
+    TemporarilyUnavailable,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from hydralite.models import Client, TokenResponse
 
 GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentials(), AuthorizationCode(), RefreshToken(),
@@ -40,8 +48,10 @@ async def exchange(engine: Engine, form: Form, authorization: str | None) -> Tok
         raise UnsupportedGrantType(f"The grant type '{shown}' is not supported.")
     try:
         return await _exchange(engine, grant, client, form)
-    except (client_auth.StaleClient, OAuthError):
-        if not client.cached:
+    except (client_auth.StaleClient, OAuthError) as exc:
+        # A token hook's refusal or an outage is not the remembered client's doing: deciding afresh would call the
+        # hook a second time and double its timeout.
+        if not client.cached or isinstance(exc, (ServerError, AccessDenied, TemporarilyUnavailable)):
             raise
         # The remembered client may be out of date (changed grants, scopes, secret): decide afresh.
         client = await client_auth.authenticate(form, authorization, engine.repo, engine.hasher,

@@ -295,3 +295,20 @@ async def test_a_failing_hook_blocks_the_code_exchange_and_leaves_the_code_unspe
     r = await hpublic.post("/oauth2/token", data=code_form(code, verifier), headers=auth)
     assert r.status_code == 200, r.text
     assert await token_rows(hook_server, client["client_id"]) == 1
+
+
+@pytest.mark.parametrize("mode", ["error", "forbidden", "slow"])
+async def test_a_failing_hook_is_called_once_for_a_remembered_client(hook_server, hook, hadmin, hpublic, mode):
+    """A client whose secret was verified before is remembered; the hook's refusal must not make the token
+    endpoint decide afresh and call the hook again (which also doubled the time a hanging hook holds the call)."""
+    state, _ = hook
+    client = await new_client(hadmin)
+    auth = basic(client["client_id"], client["client_secret"])
+    r = await hpublic.post("/oauth2/token", data={"grant_type": "client_credentials"}, headers=auth)
+    assert r.status_code == 200, r.text
+    state.modes["/hook"] = mode
+    before = len([x for x in state.received if x["path"] == "/hook"])
+    r = await hpublic.post("/oauth2/token", data={"grant_type": "client_credentials"}, headers=auth)
+    assert r.status_code in (403, 500), r.text
+    assert len([x for x in state.received if x["path"] == "/hook"]) - before == 1
+    assert await token_rows(hook_server, client["client_id"]) == 1
