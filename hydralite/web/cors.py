@@ -41,6 +41,9 @@ log = logging.getLogger("hydralite.cors")
 #: Hydra's oauth2cors paths (x/oauth2cors applied in oauth2 and jwk SetPublicRoutes).
 CLIENT_PATHS = frozenset({"/oauth2/token", "/oauth2/revoke", "/userinfo", "/.well-known/openid-configuration",
                           "/.well-known/oauth-authorization-server", "/.well-known/jwks.json"})
+#: Never CORS, whatever the origin: the browser navigates to the authorization endpoint, it never fetches it.
+#: Differs from Hydra on purpose (RFC 9700 §2.6; Hydra's rs/cors wraps every public route).
+NO_CORS_PATHS = frozenset({"/oauth2/auth"})
 _FORM_LIMIT = 1 << 20
 _PSL = (Path("/usr/share/publicsuffix/public_suffix_list.dat"),)
 _PREFLIGHT_VARY = (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
@@ -177,6 +180,13 @@ class Cors:
             elif name == b"access-control-request-headers":
                 request_headers = value.decode("latin-1") if request_headers is None else \
                     f"{request_headers},{value.decode('latin-1')}"
+        if self.engine is not None and scope["path"] in NO_CORS_PATHS:
+            if scope["method"] == "OPTIONS" and method:  # a refused preflight, as for an origin not allowed
+                await send({"type": "http.response.start", "status": 204, "headers": [_PREFLIGHT_VARY]})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await self.app(scope, receive, send)
+            return
         if scope["method"] == "OPTIONS" and method:
             await self._preflight(scope, receive, send, origin, method, request_headers)
             return

@@ -186,3 +186,17 @@ async def test_admin_cors_when_configured(cadmin):
     assert r.headers["access-control-expose-headers"] == EXPOSED
     r = await cadmin.get("/admin/clients", headers={"Origin": APP})  # the public port's origin is not the admin's
     assert r.status_code == 200 and no_cors(r)
+
+
+async def test_no_cors_on_the_authorization_endpoint(cpublic):
+    """RFC 9700 §2.6: the authorization endpoint is navigated to, never fetched; even an allowed origin gets no
+    CORS headers there (differs from Hydra, whose CORS middleware wraps every public route)."""
+    r = await preflight(cpublic, "/oauth2/auth", APP, method="GET", headers="content-type")
+    assert r.status_code == 204 and no_cors(r), r.headers
+    for path in ("/oauth2/auth", "/oauth2/auth/"):
+        r = await cpublic.get(path, params={"client_id": "nobody", "response_type": "code"}, headers={"Origin": APP})
+        assert r.status_code == 400 and no_cors(r), r.headers
+    r = await cpublic.post("/oauth2/auth", data={"client_id": "nobody"}, headers={"Origin": APP})
+    assert r.status_code == 400 and no_cors(r), r.headers
+    r = await preflight(cpublic, "/oauth2/token", APP)  # the rest of the port keeps its CORS
+    assert r.headers["access-control-allow-origin"] == APP
