@@ -286,11 +286,19 @@ async def test_challenge_locks_after_five_wrong_codes(public, admin, browser, de
     assert (await approve(browser, admin, device["user_code"])).status_code == 302
 
 
-async def test_perform_device_code_command(public, admin, browser, device_client, server):
-    client = await device_client(scope="openid offline")  # the command asks for Hydra's default: offline openid
+@pytest.mark.parametrize("fields, flags", [
+    # the command asks for Hydra's default scope, offline openid
+    ({"scope": "openid offline"}, []),
+    # the README's device client (public, openid offline_access) with the README's command line
+    ({"scope": "openid offline_access", "token_endpoint_auth_method": "none"}, ["--scope", "openid,offline_access"]),
+], ids=["default-scope", "readme"])
+async def test_perform_device_code_command(public, admin, browser, device_client, server, fields, flags):
+    client = await device_client(**fields)
+    if fields.get("token_endpoint_auth_method") != "none":
+        flags = [*flags, "--client-secret", client["client_secret"]]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hydralite", "perform", "device-code", "-e", server.public_url, "--format", "json",
-        "--client-id", client["client_id"], "--client-secret", client["client_secret"],
+        "--client-id", client["client_id"], *flags,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         lines = []
@@ -314,6 +322,7 @@ async def test_perform_device_code_command(public, admin, browser, device_client
     assert token["token_type"] == "bearer" and token["id_token"] and token["expiry"].endswith("Z")
     info = (await admin.post("/admin/oauth2/introspect", data={"token": token["access_token"]})).json()
     assert info["active"] and info["sub"] == "foo@bar.com"
+    assert set(info["scope"].split()) == set(fields["scope"].split())
 
 
 async def test_guesses_from_one_address_are_limited(public, admin, browser, device_client):
