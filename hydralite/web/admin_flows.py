@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -76,9 +77,10 @@ def routes(admin: FlowAdmin) -> list[Route]:
                                  ) from exc
         items = await admin.list_consent_sessions(subject, q.get("login_session_id") or None, size + 1, offset)
         base = str(request.url.replace(query=""))
-        link = f'<{base}?subject={subject}&page_size={size}&page_token=0>; rel="first"'
+        link = f'<{base}?{urlencode({"subject": subject, "page_size": size, "page_token": 0})}>; rel="first"'
         if len(items) > size:
-            link += f',<{base}?subject={subject}&page_size={size}&page_token={offset + size}>; rel="next"'
+            following = urlencode({"subject": subject, "page_size": size, "page_token": offset + size})
+            link += f',<{base}?{following}>; rel="next"'
         return api_json(items[:size], headers={"Link": link})
 
     async def revoke_consent(request: Request) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -155,8 +155,18 @@ def oauth_json(data: Any, status: int = 200, headers: dict[str, str] | None = No
                     headers={**merged, "Content-Type": OAUTH_JSON})
 
 
+def header_value(value: str) -> str:
+    """A header value built from client input (a Location or Link naming a client id, key set or subject):
+    anything outside printable ASCII is percent-encoded as UTF-8, so it is never a 500 (HTTP headers are
+    Latin-1) and a CR/LF never splits the header."""
+    if value.isascii() and value.isprintable():
+        return value
+    return "".join(c if " " <= c <= "~" else quote(c, safe="", errors="replace") for c in value)
+
+
 def api_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status_code=status, headers={**(headers or {}), "Content-Type": API_JSON})
+    sent = {name: header_value(value) for name, value in (headers or {}).items()}
+    return Response(orjson.dumps(data), status_code=status, headers={**sent, "Content-Type": API_JSON})
 
 
 def render_oauth_error(exc: OAuthError, expose_debug: bool) -> Response:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -390,3 +391,20 @@ async def test_an_expired_login_request_is_request_unauthorized(short_lived) -> 
             response = await admin.request(method, f"{FLOWS}/{path}", params={"login_challenge": challenge},
                                            json=body)
             assert_error(response, 401, "request_unauthorized", expected, False)
+
+
+@pytest.mark.parametrize("name", ["ü€-𝔘", "a\r\nx-injected: 1"])
+async def test_client_input_in_location_and_link_headers_is_percent_encoded(admin, name: str) -> None:
+    """Found by fuzzing: a client id, key set or subject outside Latin-1 (or with a CR/LF) went raw into the
+    Location or Link header, and the answer was a 500 after the write had happened. Now it is percent-encoded."""
+    suffix = uuid.uuid4().hex[:8]
+    created = await admin.post("/admin/clients", json={"client_id": f"{name}-{suffix}"})
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"/admin/clients/{quote(name, safe=': ')}-{suffix}"
+    assert "x-injected" not in created.headers
+    key = await admin.post(f"/admin/keys/{quote(name, safe='')}-{suffix}", json={"alg": "ES256", "use": "sig"})
+    assert key.status_code == 201, key.text
+    assert key.headers["location"].endswith(f"/keys/{quote(name, safe=': ')}-{suffix}")
+    sessions = await admin.get("/admin/oauth2/auth/sessions/consent", params={"subject": f"{name}&page_size=1"})
+    assert sessions.status_code == 200 and sessions.json() == [], sessions.text
+    assert f"?{urlencode({'subject': f'{name}&page_size=1'})}&page_size=100&page_token=0>" in sessions.headers["link"]
