@@ -69,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = _parser(tsub, "introspect", "introspect a token")
     p.add_argument("token")
     p.add_argument("--scope", action="append")
+    # The 5-minute tutorial passes these; Hydra 1.9 accepted them with no effect, and so does hydralite.
+    for flag in ("--client-id", "--client-secret", "--access-token"):
+        p.add_argument(flag, dest="ignored_" + flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_alias("introspect token", token_cmds.introspect))
     p = _parser(tsub, "revoke", "revoke a token")
     p.add_argument("token")

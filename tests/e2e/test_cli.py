@@ -203,8 +203,8 @@ async def test_hydra1_tutorial_spellings_bare_token_and_short_flags(server):
     as_json = json.loads((await cli("token", "client", "--endpoint", server.public_url, "--client-id",
                                     "tut-auth-client", "--client-secret", "tut-secret", "--format", "json")).stdout)
     assert as_json["token_type"] == "bearer" and as_json["access_token"].startswith("ory_at_")
-    info = await cli("token", "introspect", "--endpoint", server.admin_url + "/", token.stdout.strip(),
-                     "--format", "json")
+    info = await cli("token", "introspect", "--endpoint", server.admin_url + "/", "--client-id", "tut-auth-client",
+                     "--client-secret", "tut-secret", token.stdout.strip(), "--format", "json")  # as the tutorial
     assert json.loads(info.stdout)["scope"] == "openid" and "hydralite introspect token" in info.stderr
     listed = await cli("clients", "list", "--endpoint", server.admin_url, "--quiet")
     assert "tut-auth-client" in listed.stdout.split()
