@@ -128,6 +128,11 @@ def check_dynamic(fields: Mapping[str, Any]) -> None:
     for flag in ("skip_consent", "skip_logout_consent"):
         if fields.get(flag):
             raise ClientMetadataError("invalid_request", f'"{flag}" cannot be set for dynamic client registration')
+    # Differs from Hydra on purpose (SECURITY.md C7): token lifespans stay the administrator's (PUT .../lifespans),
+    # or a self-registered client could give itself tokens that live for years.
+    for key in LIFESPANS:
+        if fields.get(key) is not None:
+            raise invalid_client_metadata(f'"{key}" cannot be set for dynamic client registration')
 
 
 def _type_error(field: str, value: Any, want: str) -> APIError:

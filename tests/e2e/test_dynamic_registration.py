@@ -232,12 +232,16 @@ PRIVILEGED = [
     ({"skip_consent": True}, "invalid_request", "'skip_consent' cannot be set for dynamic client registration"),
     ({"skip_logout_consent": True}, "invalid_request",
      "'skip_logout_consent' cannot be set for dynamic client registration"),
+    # hydralite only (SECURITY.md C7): Hydra lets a self-registered client choose its token lifespans
+    ({"authorization_code_grant_access_token_lifespan": "87600h"}, "invalid_client_metadata",
+     METADATA_PREFIX + "'authorization_code_grant_access_token_lifespan' cannot be set for dynamic client "
+                       "registration"),
 ]
 
 
 @pytest.mark.parametrize(("fields", "error", "description"), PRIVILEGED,
                          ids=["client_secret", "metadata", "metadata-null", "access_token_strategy", "skip_consent",
-                              "skip_logout_consent"])
+                              "skip_logout_consent", "lifespan"])
 async def test_privileged_fields_are_refused(pub, adm, fields, error, description) -> None:
     name = unique("priv")
     response = await pub.post(REGISTER, json={"client_name": name, **fields})
