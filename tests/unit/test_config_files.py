@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,6 +216,17 @@ def test_known_but_unsupported_keys_are_accepted_and_reported_once(tmp_path, cap
     assert len(lines) == 1, lines
     assert "oauth2.hashers.algorithm" in lines[0] and "webfinger.jwks.broadcast_keys" in lines[0]
     assert "version" not in lines[0].split("(in")[0] and "sqa" not in lines[0] and "pkce" not in lines[0]
+
+
+def test_documented_examples_of_unsupported_keys_are_not_implemented():
+    """docs/configuration.md names a few keys that are accepted but have no effect: none of them may be one
+    hydralite implements (oauth2.token_hook was listed there after it was built)."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    sentence = docs.split("Keys of Hydra features hydralite does not have yet", 1)[1].split(")", 1)[0]
+    examples = re.findall(r"`([a-z0-9_.]+)`", sentence)
+    assert examples
+    for key in examples:
+        assert not [k for k in HYDRA_KEYS if k == key or k.startswith(key + ".")], key
 
 
 def test_unsupported_key_with_a_wrong_value_is_still_refused(tmp_path):
