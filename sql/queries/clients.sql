@@ -3,6 +3,9 @@ SELECT id, secret_hash, rotated_secrets, metadata, created_at, updated_at
 FROM hydralite_client WHERE id = $1;
 
 -- name: insert_client
+-- Access tokens have no foreign key to their client (0007): a token insert that raced the deletion of an earlier
+-- client with this id may have left a row behind; it must not come back to life with the new client.
+WITH leftover AS (DELETE FROM hydralite_access_token WHERE client_id = $1)
 INSERT INTO hydralite_client (id, client_name, owner, secret_hash, registration_token_signature, metadata,
                               created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)

@@ -45,3 +45,12 @@ async def test_client_deletion_takes_its_access_tokens(repo):
 async def test_a_token_whose_client_is_gone_is_not_live(repo):
     await repo.insert_access_token(_token("s-orphan", "never-existed"))  # what a racing insert could leave
     assert await repo.get_access_token("s-orphan") is None
+
+
+async def test_a_leftover_token_does_not_come_back_with_a_recreated_client(repo):
+    """A token insert that raced a deletion leaves a row; re-creating a client with that id must not revive it."""
+    await repo.insert_access_token(_token("s-raced", "reused-id"))  # the row a racing insert leaves behind
+    await repo.insert_client("reused-id", None, None, {"client_name": "new"}, NOW)
+    assert await repo.get_access_token("s-raced") is None
+    await repo.insert_access_token(_token("s-new", "reused-id"))
+    assert (await repo.get_access_token("s-new")).client_id == "reused-id"
