@@ -28,7 +28,7 @@ from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
 from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
-from hydralite.ops import metrics, tracing
+from hydralite.ops import logs, metrics, tracing
 from hydralite.supervisor import StartupFailed, supervise
 from hydralite.web import admin, cors, hot, public
 from hydralite.web.instrument import instrument
@@ -180,8 +180,11 @@ def _run_loop(coro_factory: Callable[[], object]) -> None:
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     except ImportError:  # pragma: no cover - uvloop is optional off Linux
         runner = asyncio.Runner()
-    with runner:
-        runner.run(coro_factory())  # type: ignore[arg-type]
+    try:
+        with runner:
+            runner.run(coro_factory())  # type: ignore[arg-type]
+    finally:
+        logs.flush()  # lines the loop gathered but did not get to write
 
 
 def serve(config: Config, which: str, workers: int = 1) -> None:

@@ -8,11 +8,13 @@ Location) are replaced by the redaction text unless `log.leak_sensitive_values` 
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
-import datetime
 import http
 import logging
 import sys
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +41,7 @@ _STATIC = {"audience": "application", "service_name": "hydralite", "service_vers
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("hydralite_request_id", default=None)
 
 request_log = logging.getLogger("hydralite.request")
+_root = logging.getLogger()
 _leak = False
 _redaction = DEFAULT_REDACTION
 
@@ -47,6 +50,10 @@ class Duration(int):
     """Nanoseconds: an integer in JSON, as Go marshals time.Duration; Go's spelling in text."""
 
     def __str__(self) -> str:
+        ns = int(self)
+        if 1_000_000 <= ns < 1_000_000_000:  # a request's usual span, printed without the general case's work
+            whole, part = divmod(ns, 1_000_000)
+            return (f"{whole}.{part:06d}".rstrip("0").rstrip(".") if part else str(whole)) + "ms"
         return format_duration(self / 1e9)
 
 
@@ -65,10 +72,12 @@ def setup(config: Config) -> None:
     # (the logging HOWTO's "Optimization"; the request log writes one record per request).
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
+    global _writer
+    handler = LineWriter(sys.stderr)
     handler.setFormatter(HydraFormatter(config.log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    _writer = handler
     root.setLevel(level_of(config.log_level))
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))  # request lines would print URLs
     logging.captureWarnings(True)  # Python warnings become log lines in the same format
@@ -170,18 +179,110 @@ class HydraFormatter(logging.Formatter):
                                "stack_trace": self.formatException(record.exc_info)}
         fields["level"] = _LEVEL_NAMES.get(record.levelno, record.levelname.lower())
         fields["msg"] = record.getMessage()
-        fields["time"] = datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
-            timespec="microseconds").replace("+00:00", "Z")
+        fields["time"] = _timestamp(record.created)
         return fields
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = self._fields(record)
+        return self.render(self._fields(record))
+
+    def line(self, level: int, msg: str, extra: dict[str, Any]) -> str:
+        """The line `format` makes of a record logged with these fields, without making the record."""
+        fields: dict[str, Any] = {**_STATIC, **extra}
+        rid = request_id.get()
+        if rid is not None:
+            fields["request_id"] = rid
+        fields["level"] = _LEVEL_NAMES[level]
+        fields["msg"] = msg
+        fields["time"] = _timestamp(time.time())
+        return self.render(fields)
+
+    def render(self, fields: dict[str, Any]) -> str:
         if self.kind == "json":
             return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=str).decode()
         if self.kind == "json_pretty":
             return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2, default=str).decode()
         head = [f"time={fields.pop('time')}", f"level={fields.pop('level')}", f"msg={fields.pop('msg')}"]
         return " ".join(head + [f"{k}={_text(v)}" for k, v in sorted(fields.items())])
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(created: float) -> str:
+    """RFC 3339 UTC with microseconds, as logrus prints; the part up to the second is made once per second."""
+    global _second
+    whole = int(created)
+    if whole != _second[0]:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int((created - whole) * 1e6):06d}Z"
+
+
+class LineWriter(logging.Handler):
+    """Writes formatted lines to a stream; inside an event loop, lines are gathered and written together once per
+    loop iteration (one write for all the request lines of an iteration instead of one per line).
+
+    Every line, from any logger or thread, passes through the same buffer, so lines keep their order; outside the
+    loop's thread (or with no loop) the buffer is written first and the line at once. `flush()` (called by
+    logging at exit and by the server when its loop ends) writes whatever is left."""
+
+    def __init__(self, stream: Any):
+        super().__init__()
+        self.stream = stream
+        self._lines: list[str] = []
+        self._guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.write(self.format(record))
+        except Exception:  # noqa: BLE001 - logging's own policy: a failing handler reports and carries on
+            self.handleError(record)
+
+    def write(self, line: str) -> None:
+        loop = asyncio._get_running_loop()
+        with self._guard:
+            if loop is not None:
+                self._lines.append(line)
+                if len(self._lines) == 1:
+                    loop.call_soon(self.flush)
+                return
+            self._lines.append(line)
+            self._write()
+
+    def flush(self) -> None:
+        with self._guard:
+            self._write()
+
+    def _write(self) -> None:
+        if not self._lines:
+            return
+        text = "\n".join(self._lines) + "\n"
+        self._lines = []
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing left to tell
+            pass
+
+
+_writer: LineWriter | None = None
+
+
+def log_fields(logger: logging.Logger, level: int, msg: str, fields: dict[str, Any]) -> None:
+    """`logger.log(level, msg, extra={"fields": fields})`, rendered straight to the line writer when it is the
+    only place the record would go (no record, no handler chain: the request log writes one line per request)."""
+    writer = _writer
+    handlers = _root.handlers
+    if (writer is not None and not logger.handlers and logger.propagate and len(handlers) == 1
+            and handlers[0] is writer and not _root.filters and not logger.filters and not logger.disabled):
+        writer.write(writer.formatter.line(level, msg, fields))  # type: ignore[union-attr]
+        return
+    logger.log(level, msg, extra={"fields": fields})
+
+
+def flush() -> None:
+    """Write buffered lines now (the server calls it when its event loop has ended)."""
+    if _writer is not None:
+        _writer.flush()
 
 
 def _text(value: Any) -> str:

@@ -74,8 +74,8 @@ class Instrument:
                 level = 0
         token = logs.request_id.set(rid)
         if level and self.log_debug:
-            logs.request_log.debug("started handling request", extra={"fields": {"http_request": logs.http_request(
-                scope)}})
+            logs.log_fields(logs.request_log, logging.DEBUG, "started handling request",
+                            {"http_request": logs.http_request(scope)})
         # status, body size, response headers, first bytes of an error body
         state: list[Any] = [499, 0, None, None]  # 499: the client went away before any response
 
@@ -115,7 +115,7 @@ class Instrument:
             error = logs.error_details(status, state[3])
             if error:
                 fields["error"] = error
-        logs.request_log.log(level, "completed handling request", extra={"fields": fields})
+        logs.log_fields(logs.request_log, level, "completed handling request", fields)
 
 
 def instrument(app: ASGIApp) -> ASGIApp:
