@@ -38,6 +38,7 @@ POOL_SAMPLE_INTERVAL = 1.0
 
 _metrics: _Metrics | None = None
 _tasks: set[asyncio.Task] = set()
+_token_counters: dict[str, Any] = {}
 
 
 def endpoint_label(template: str) -> str:
@@ -162,7 +163,10 @@ def exposition() -> bytes:
 def token_issued(grant_type: str) -> None:
     """A successful token response (the grant type is one the engine knows, so the label set is bounded)."""
     if _metrics is not None:
-        _metrics.tokens.labels(grant_type).inc()
+        inc = _token_counters.get(grant_type)
+        if inc is None:  # the label child, looked up once per grant type
+            inc = _token_counters[grant_type] = _metrics.tokens.labels(grant_type).inc
+        inc()
 
 
 def argon2_verified(result: str) -> None:
