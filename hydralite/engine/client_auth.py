@@ -135,14 +135,13 @@ class VerifiedClients:
         return hmac.new(self._key, raw, "sha256").digest()
 
     def get(self, creds: Credentials) -> Client | None:
-        client = self._items.get(self._digest(creds))
-        return dataclasses.replace(client, cached=True) if client else None
+        return self._items.get(self._digest(creds))  # stored as cached=True: no copy per request
 
     def put(self, creds: Credentials, client: Client) -> None:
         if creds.assertion is not None or not creds.secret:
             return  # only secrets are remembered: an assertion is single use and verified every time
         key = self._digest(creds)
-        self._items[key] = client
+        self._items[key] = client if client.cached else dataclasses.replace(client, cached=True)
         self._items.move_to_end(key)
         if len(self._items) > self._size:
             self._items.popitem(last=False)
