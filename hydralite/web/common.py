@@ -31,6 +31,11 @@ class BodyTooLarge(APIError):
     def __init__(self) -> None:
         super().__init__(413, "The request body is too large", f"The request body must not exceed {MAX_BODY} bytes.")
 
+    def as_oauth(self) -> OAuthError:
+        """On OAuth endpoints, RFC 6749's shape with the 413 status (SECURITY.md F3: 413 / invalid_request)."""
+        return InvalidRequest(f"The request body is too large: it must not exceed {MAX_BODY} bytes.",
+                              status_code=413)
+
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     """The request body, refusing anything over `limit` without reading it all."""
@@ -193,6 +198,8 @@ def install_error_handlers(app: Any, *, expose_debug: bool, oauth: bool) -> None
 
     async def on_api(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, APIError)
+        if oauth and isinstance(exc, BodyTooLarge):
+            return render_oauth_error(exc.as_oauth(), expose_debug)
         return render_api_error(exc)
 
     async def on_http(request: Request, exc: Exception) -> Response:

@@ -149,6 +149,9 @@ def token_endpoint(engine: Engine) -> Handler:
         except OAuthError as exc:
             await render_oauth_error(exc, expose)(scope, receive, send)
             return
+        except BodyTooLarge as exc:
+            await render_oauth_error(exc.as_oauth(), expose)(scope, receive, send)
+            return
         except APIError as exc:
             await render_api_error(exc)(scope, receive, send)
             return

@@ -277,7 +277,7 @@ async def test_large_bodies(pub, adm) -> None:
     over = b'{"client_name": "' + name.encode() + b'", "client_uri": "' + b"a" * (1 << 20) + b'"}'
     response = await pub.post(REGISTER, content=over, headers={"Content-Type": "application/json"})
     assert response.status_code == 413, response.text
-    assert response.json()["error"] == "The request body is too large"
+    assert response.json()["error"] == "invalid_request"  # SECURITY.md F3: 413 / invalid_request
     long_name = await pub.post(REGISTER, json={"client_name": "n" * 1_000_000})  # 1 MB, under the 1 MiB cap
     assert_error(long_name, 400, MALFORMED, "Field client_name is longer than 4096 characters.")
     many = await pub.post(REGISTER, json={"client_name": name, "contacts": ["c@example.org"] * 60_000})
