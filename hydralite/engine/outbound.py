@@ -7,7 +7,9 @@ through ad-hoc httpx calls, so that each has a timeout, a size limit and one add
 - with `clients.http.disallow_private_ip_ranges` (Hydra's name, default false) also no loopback,
   private or otherwise non-public address, except the URLs listed in
   `clients.http.private_ip_exception_urls` (exact match, as Hydra).
-The host is resolved and every address checked before the request is sent.
+The host is resolved and every address checked before the request is sent, and the request then goes to a checked
+address (URL host replaced by the IP, `Host` header and TLS SNI/certificate name kept): httpx never resolves the
+name again, so a host that rebinds between the check and the connect cannot slip past the policy.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hydralite.config import Config
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 1 << 20  # 1 MiB
 
+_TLS_CLIENTS = 32  # https hosts that keep a pooled client; further hosts get a one-off client per call
 _METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
 
 
@@ -70,22 +73,36 @@ class Outbound:
         self.strict = config.http_disallow_private_ip_ranges
         self.exceptions = frozenset(config.http_private_ip_exception_urls)
         self._client: httpx.AsyncClient | None = None
+        # https connections are pooled by (IP, port) only, whatever SNI name opened them: one pool per hostname, so a
+        # connection verified for one name is never reused for another name served from the same address.
+        self._tls_clients: dict[str, httpx.AsyncClient] = {}
+
+    @staticmethod
+    def _new_client() -> httpx.AsyncClient:
+        # Redirects are not followed: a redirect could lead past the address policy.
+        return httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            # Redirects are not followed: a redirect could lead past the address policy.
-            self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
-                                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+            self._client = self._new_client()
         return self._client
 
     async def aclose(self) -> None:
+        clients, self._tls_clients = list(self._tls_clients.values()), {}
         if self._client is not None:
-            await self._client.aclose()
+            clients.append(self._client)
             self._client = None
+        for client in clients:
+            await client.aclose()
 
     async def check(self, url: str) -> None:
         """Raise OutboundError unless `url` may be called under the address policy."""
+        await self._checked_addresses(url)
+
+    async def _checked_addresses(self, url: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """The addresses `url`'s host resolves to, in resolver order, once every one passed the policy."""
         try:
             parts = urlsplit(url)
             port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -105,29 +122,67 @@ class Outbound:
             addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         if not addresses or any(_forbidden(a, strict) for a in addresses):
             raise OutboundError(f"the host {host!r} resolves to an address that may not be called")
+        return list(dict.fromkeys(addresses))
 
     async def request(self, method: str, url: str, *, content: bytes | None = None,
                       headers: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
                       max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
         """Send one request under the policy; the whole call, body included, is bounded by `timeout`."""
-        await self.check(url)
+        addresses = await self._checked_addresses(url)
+        target = httpx.URL(url)
+        sent = httpx.Headers(headers)
+        sent["Host"] = target.netloc.decode("ascii")
+        extensions: dict[str, Any] = {}
+        client: httpx.AsyncClient = self.client
+        one_off: httpx.AsyncClient | None = None
+        if target.scheme == "https":
+            name = target.raw_host.decode("ascii")
+            extensions["sni_hostname"] = name  # TLS SNI and certificate verification use the name, not the IP
+            pooled = self._tls_clients.get(name) or self._tls_client(name)
+            client = pooled if pooled is not None else (one_off := self._new_client())
         try:
             async with asyncio.timeout(timeout):
-                async with self.client.stream(method, url, content=content, headers=headers,
-                                              timeout=timeout) as response:
-                    declared = response.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise ResponseTooLarge(f"the response is larger than {max_bytes} bytes")
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > max_bytes:
-                            raise ResponseTooLarge(f"the response is larger than {max_bytes} bytes")
-                    return Response(response.status_code, response.headers, bytes(body))
+                for address in addresses[:-1]:  # the checked addresses in resolver order, as a resolver-led connect
+                    try:
+                        return await self._send(client, method, target.copy_with(host=str(address)), content, sent,
+                                                extensions, timeout, max_bytes)
+                    except httpx.ConnectError:
+                        continue
+                return await self._send(client, method, target.copy_with(host=str(addresses[-1])), content, sent,
+                                        extensions, timeout, max_bytes)
         except TimeoutError as exc:
             raise OutboundError(f"no complete answer within {timeout:g}s") from exc
         except httpx.HTTPError as exc:
             raise OutboundError(f"the request failed ({type(exc).__name__})") from exc
+        finally:
+            if one_off is not None:
+                await one_off.aclose()
+
+    def _tls_client(self, host: str) -> httpx.AsyncClient | None:
+        """A pooled client for this https host, or None once the bounded set of pooled hosts is full."""
+        if len(self._tls_clients) >= _TLS_CLIENTS:
+            return None
+        client = self._tls_clients[host] = self._new_client()
+        return client
+
+    @staticmethod
+    async def _send(client: httpx.AsyncClient, method: str, url: httpx.URL, content: bytes | None,
+                    headers: httpx.Headers, extensions: dict[str, Any], timeout: float, max_bytes: int) -> Response:
+        request = client.build_request(method, url, content=content, headers=headers, timeout=timeout,
+                                       extensions=extensions)
+        response = await client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ResponseTooLarge(f"the response is larger than {max_bytes} bytes")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ResponseTooLarge(f"the response is larger than {max_bytes} bytes")
+            return Response(response.status_code, response.headers, bytes(body))
+        finally:
+            await response.aclose()
 
     async def get_json(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
                        max_bytes: int = DEFAULT_MAX_BYTES) -> Any:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
+import orjson
 import pytest
 
 from hydralite import config
@@ -69,4 +72,71 @@ async def test_oversized_slow_and_failing_answers_are_errors(base: str) -> None:
         await outbound.get_json(base + "/slow", timeout=0.3)
     with pytest.raises(OutboundError, match="answered 404"):
         await outbound.get_json(base + "/missing")
+    await outbound.aclose()
+
+
+async def _echo_host(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers the Host header the request carried, as JSON."""
+    request = await reader.readuntil(b"\r\n\r\n")
+    host = next((line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+                 if line.lower().startswith(b"host:")), b"")
+    body = orjson.dumps({"host": host.decode()})
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    await writer.drain()
+    writer.close()
+
+
+@pytest.fixture
+async def echo_port() -> AsyncIterator[int]:
+    server = await asyncio.start_server(_echo_host, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+
+
+async def test_a_hostname_is_called_at_its_checked_address_with_its_host_header(echo_port: int) -> None:
+    outbound = _outbound()
+    assert await outbound.get_json(f"http://localhost:{echo_port}/doc") == {"host": f"localhost:{echo_port}"}
+    await outbound.aclose()
+
+
+async def test_a_rebinding_host_is_not_resolved_again_after_the_check(echo_port: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host that answers 127.0.0.1 to the check and 127.0.0.2 (where nothing listens) to any later lookup.
+
+    Patching the loop's getaddrinfo is only a seam for DNS, which cannot be made to rebind on this machine; the
+    request itself goes over a real socket. Without pinning, httpx would resolve the name again and fail to connect.
+    """
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+    lookups: list[str] = []
+
+    async def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.test":
+            return await real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port)))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    outbound = _outbound()
+    assert await outbound.get_json(f"http://rebind.test:{echo_port}/doc") == {"host": f"rebind.test:{echo_port}"}
+    assert lookups == ["rebind.test"]
+    await outbound.aclose()
+
+
+async def test_checked_addresses_are_tried_in_order(echo_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first checked address refuses the connection, the second answers (same DNS seam as above)."""
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def two(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "two.test":
+            return await real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, int(port)))
+                for a in ("127.0.0.2", "127.0.0.1")]
+
+    monkeypatch.setattr(loop, "getaddrinfo", two)
+    outbound = _outbound()
+    assert await outbound.get_json(f"http://two.test:{echo_port}/") == {"host": f"two.test:{echo_port}"}
     await outbound.aclose()
