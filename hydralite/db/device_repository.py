@@ -63,8 +63,12 @@ class PgDeviceStore(PgStore):
 
         return await self.run(work, name="claim_user_code")
 
-    async def spend_device_verifier(self, verifier: str) -> asyncpg.Record | None:
-        return await self.fetchrow("spend_device_verifier", verifier)
+    async def device_verifier_csrf(self, verifier: str) -> str | None:
+        row = await self.fetchrow("device_verifier_csrf", verifier)
+        return None if row is None else str(row["csrf"])
+
+    async def spend_device_verifier(self, verifier: str, csrf: str) -> asyncpg.Record | None:
+        return await self.fetchrow("spend_device_verifier", verifier, csrf)
 
     async def approve_device_code(self, signature: str, request_id: str, subject: str, scope: list[str],
                                   audience: list[str], session: str | None) -> bool:

@@ -179,15 +179,20 @@ async def _start(engine: Engine, params: Form, client_ip: str) -> Response:
 
 
 async def _after_device(engine: Engine, params: Form, verifier: str, cookies: dict[str, str]) -> Response:
-    row = await engine.repo.spend_device_verifier(verifier) if len(verifier) <= 64 else None
-    if row is None:
-        raise AccessDenied("The device verifier has already been used, has not been granted, or is invalid.")
-    if row["requested_at"] + timedelta(seconds=engine.config.ttl_login_consent_request) < now():
-        raise RequestUnauthorized("The device request has expired, please try again.")
+    unused = "The device verifier has already been used, has not been granted, or is invalid."
+    expected = await engine.repo.device_verifier_csrf(verifier) if len(verifier) <= 64 else None
+    if expected is None:
+        raise AccessDenied(unused)
+    # The CSRF cookie is checked before the verifier is spent: a leaked verifier alone cannot burn it.
     got = cookies.get(device_csrf_cookie(engine), "")
-    if not got or not hmac.compare_digest(got.encode(), row["csrf"].encode()):
+    if not got or not hmac.compare_digest(got.encode(), expected.encode()):
         raise RequestForbidden("The device request was not initiated by this browser: the CSRF cookie is missing or "
                                "does not match.")
+    row = await engine.repo.spend_device_verifier(verifier, expected)
+    if row is None:  # spent meanwhile by a concurrent request
+        raise AccessDenied(unused)
+    if row["requested_at"] + timedelta(seconds=engine.config.ttl_login_consent_request) < now():
+        raise RequestUnauthorized("The device request has expired, please try again.")
     asked = single(params, "client_id")
     if asked and asked != row["client_id"]:
         raise InvalidClient("The client_id does not match the one of the device request.")

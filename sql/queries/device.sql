@@ -77,9 +77,14 @@ WITH ch AS (
 )
 SELECT (SELECT status FROM marked) AS status, (SELECT client_id FROM claimed) AS client_id;
 
+-- name: device_verifier_csrf
+-- The CSRF value an unspent device verifier expects: compared (in constant time) before the verifier is spent.
+SELECT csrf FROM hydralite_device_challenge WHERE verifier = $1 AND status = 'accepted';
+
 -- name: spend_device_verifier
+-- Spends only with the CSRF value already checked, so a race with another browser cannot spend it on a mismatch.
 WITH spent AS (
-    UPDATE hydralite_device_challenge SET status = 'used' WHERE verifier = $1 AND status = 'accepted'
+    UPDATE hydralite_device_challenge SET status = 'used' WHERE verifier = $1 AND csrf = $2 AND status = 'accepted'
     RETURNING id, csrf, request_url, device_signature, requested_at
 )
 SELECT s.*, d.client_id, d.requested_scope, d.requested_audience, d.status AS device_status, d.expires_at

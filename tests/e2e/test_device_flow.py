@@ -252,6 +252,21 @@ async def test_device_verifier_needs_the_browser_that_started(public, admin, bro
     assert page.status_code == 400 and "request_forbidden" in page.text
 
 
+async def test_a_wrong_csrf_cookie_does_not_spend_the_device_verifier(public, admin, browser, device_client):
+    """Whoever holds a leaked verifier but not the browser's CSRF cookie cannot burn it for the real browser."""
+    client = await device_client()
+    device = await codes(public, client)
+    accepted = await enter(browser, admin, device["user_code"])
+    redirect_to = accepted.json()["redirect_to"]
+    names = [name for name in browser.http.cookies if "device_csrf" in name]
+    assert names, browser.http.cookies
+    async with httpx.AsyncClient() as stranger:
+        page = await stranger.get(redirect_to, headers={"Cookie": "; ".join(f"{n}={'0' * 32}" for n in names)})
+    assert page.status_code == 400 and "request_forbidden" in page.text
+    to_login = await browser.get(redirect_to)
+    assert to_login.status_code == 302 and "login_challenge=" in to_login.headers["location"], to_login.text
+
+
 async def test_device_code_of_another_client_and_unauthenticated_polls(public, device_client):
     owner, other = await device_client(), await device_client()
     device = await codes(public, owner)
