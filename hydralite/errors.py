@@ -100,6 +100,12 @@ RequestNotSupported = _error(
 RequestURINotSupported = _error(
     "RequestURINotSupported", "request_uri_not_supported", 400,
     "The OP does not support use of the request_uri parameter.")
+InvalidRequestURI = _error(
+    "InvalidRequestURI", "invalid_request_uri", 400,
+    "The request_uri in the Authorization Request returns an error or contains invalid data.")
+InvalidRequestObject = _error(
+    "InvalidRequestObject", "invalid_request_object", 400,
+    "The request parameter contains an invalid Request Object.")
 RegistrationNotSupported = _error(
     "RegistrationNotSupported", "registration_not_supported", 400,
     "The OP does not support use of the registration parameter.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from hydralite.engine import audience, pkce, redirects, response_types, scopes
+from hydralite.engine import audience, pkce, redirects, request_objects, response_types, scopes
 from hydralite.engine.core import Engine
 from hydralite.engine.forms import Form, single
 from hydralite.errors import (
@@ -21,8 +21,6 @@ from hydralite.errors import (
     InvalidState,
     OAuthError,
     RegistrationNotSupported,
-    RequestNotSupported,
-    RequestURINotSupported,
     UnsupportedResponseMode,
     UnsupportedResponseType,
 )
@@ -96,6 +94,10 @@ async def validate(engine: Engine, params: Form) -> AuthorizeRequest:
     client = await engine.repo.get_client(client_id) if client_id and len(client_id) <= 255 else None
     if client is None:
         raise ErrorPage(InvalidClient("The requested OAuth 2.0 Client does not exist."))
+    try:  # OIDC Core §6: a request object's claims replace the query's parameters before anything is read
+        params = await request_objects.merge(engine, client, params)
+    except OAuthError as exc:
+        raise ErrorPage(exc) from exc
     requested_scope = single(params, "scope")
     redirect_uri = single(params, "redirect_uri")
     registered = client.redirect_uris
@@ -128,10 +130,8 @@ async def validate(engine: Engine, params: Form) -> AuthorizeRequest:
         raise ClientError(UnsupportedResponseType(
             f"The client is not allowed to request response_type '{raw_response_type}'."), target)
 
-    for name, err in (("request", RequestNotSupported), ("request_uri", RequestURINotSupported),
-                      ("registration", RegistrationNotSupported)):
-        if single(params, name):
-            raise ClientError(err(), target)
+    if single(params, "registration"):
+        raise ClientError(RegistrationNotSupported(), target)
 
     state = single(params, "state")
     if len(state) < MIN_ENTROPY:

@@ -75,6 +75,11 @@ def userinfo(engine: Engine, client_id: str, subject: str, data: dict[str, Any])
     return {k: v for k, v in out.items() if k not in _NOT_IN_USERINFO}
 
 
+async def signed_userinfo(engine: Engine, claims: dict[str, Any]) -> str:
+    """The userinfo claims as a JWT from the ID-token key set, with a fresh `jti` and `iat` as Hydra adds them."""
+    return await engine.keys.sign(ID_TOKEN_SET, {**claims, "jti": str(uuid.uuid4()), "iat": int(time.time())})
+
+
 async def userinfo_token(engine: Engine, token: str) -> TokenRecord | None:
     """The unexpired access token (opaque or JWT) behind a bearer token, or None (userinfo answers 401 then)."""
     signature = await access_tokens.signature(engine, token) if token else None
@@ -131,12 +136,12 @@ async def discovery(engine: Engine) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt",
                                                   "none"],
         # Hydra lists no token_endpoint_auth_signing_alg_values_supported (its client validation allows RS*, PS*, ES*).
-        "userinfo_signing_alg_values_supported": ["none"],  # Hydra: ["none", alg] (signed userinfo)
+        "userinfo_signing_alg_values_supported": ["none", alg],
         "id_token_signing_alg_values_supported": [alg],
         "id_token_signed_response_alg": [alg],
-        "userinfo_signed_response_alg": ["none"],  # Hydra: [alg]; userinfo is not signed yet
-        "request_parameter_supported": False,  # request objects: Hydra true
-        "request_uri_parameter_supported": False,
+        "userinfo_signed_response_alg": [alg],
+        "request_parameter_supported": True,  # engine/request_objects.py
+        "request_uri_parameter_supported": True,
         "require_request_uri_registration": True,
         "claims_parameter_supported": False,
         "revocation_endpoint": f"{issuer}/oauth2/revoke",

@@ -108,7 +108,13 @@ def routes(engine: Engine) -> list[Route]:
             return oauth_json({"error": "insufficient_scope", "error_description": "The access token was not "
                                "granted the 'openid' scope."}, 403,
                               {"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
-        return oauth_json(oidc.userinfo(engine, record.client_id, record.subject, engine.open(record.session)))
+        claims = oidc.userinfo(engine, record.client_id, record.subject, engine.open(record.session))
+        client = await engine.repo.get_client(record.client_id)
+        # The only signing alg a client can register is RS256 (engine/clients.py), as in Hydra.
+        if client is not None and client.metadata.get("userinfo_signed_response_alg") == "RS256":
+            return Response(await oidc.signed_userinfo(engine, claims), media_type="application/jwt",
+                            headers=dict(NO_STORE))
+        return oauth_json(claims)
 
     logout = Logout(engine)
 

@@ -55,12 +55,13 @@ async def test_discovery_document(public, server):
     assert "token_endpoint_auth_signing_alg_values_supported" not in doc  # Hydra does not list it
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"] == doc["id_token_signed_response_alg"]
-    assert doc["userinfo_signing_alg_values_supported"] == ["none"] == doc["userinfo_signed_response_alg"]
+    assert doc["userinfo_signing_alg_values_supported"] == ["none", "RS256"]
+    assert doc["userinfo_signed_response_alg"] == ["RS256"]
     assert doc["request_object_signing_alg_values_supported"] == ["none", "RS256", "ES256"]
     assert doc["subject_types_supported"] == ["public"]
     assert doc["scopes_supported"] == ["offline_access", "offline", "openid"] and doc["claims_supported"] == ["sub"]
     assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
-    assert doc["request_parameter_supported"] is False and doc["request_uri_parameter_supported"] is False
+    assert doc["request_parameter_supported"] is True and doc["request_uri_parameter_supported"] is True
     assert doc["require_request_uri_registration"] is True and doc["claims_parameter_supported"] is False
     assert doc["frontchannel_logout_supported"] is True and doc["backchannel_logout_supported"] is True
     assert doc["frontchannel_logout_session_supported"] is True
