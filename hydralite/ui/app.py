@@ -202,6 +202,8 @@ async def serve_ui(host: str, port: int, admin_url: str, shutdown_trigger: Calla
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
+    # As server.py: Hypercorn's own stderr logger would repeat "Running on …" in its format next to the line below.
+    config.errorlog = logging.getLogger("hypercorn.error") if log.isEnabledFor(logging.DEBUG) else None
     config.include_server_header = False
     config.graceful_timeout = 5
     log.info("serving the example login/consent UI on http://%s:%s (admin API %s)", host, port, admin_url)

@@ -318,7 +318,8 @@ async def test_index_css_and_unknown_paths(setup, browser):
 
 
 def test_serve_ui_command_reports_an_unreachable_admin_api():
-    """`hydralite serve ui` from the environment; a closed admin port is a 502 page, not a traceback."""
+    """`hydralite serve ui` from the environment; a closed admin port is a 502 page, not a traceback; the address it
+    serves on is announced once, in hydralite's log format (not again in Hypercorn's)."""
     port = free_port()
     env = {**os.environ, "HYDRALITE_UI_PORT": str(port), "HYDRALITE_ADMIN_URL": f"http://127.0.0.1:{free_port()}"}
     env.pop("SERVE_UI_HOST", None)
@@ -334,7 +335,10 @@ def test_serve_ui_command_reports_an_unreachable_admin_api():
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0
+        output = log_path.read_text()
         log_path.unlink(missing_ok=True)
+    announced = [line for line in output.splitlines() if f"http://127.0.0.1:{port}" in line]
+    assert len(announced) == 1 and "Running on" not in output, output
 
 
 @pytest.mark.parametrize(("name", "value"), [("HYDRALITE_UI_PORT", "abc"), ("HYDRALITE_ADMIN_URL", "localhost:4445")])
