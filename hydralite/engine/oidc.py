@@ -106,8 +106,7 @@ async def discovery(engine: Engine) -> dict[str, Any]:
     """OpenID Connect discovery with every field of Hydra v25's document, in its order and with its types.
 
     Endpoint URLs are Hydra's. Capability lists and flags say what hydralite serves today; the issue that
-    builds a feature (request objects, device grant) turns
-    its value into Hydra's.
+    builds a feature turns its value into Hydra's.
     """
     config = engine.config
     public, issuer = config.public_url.rstrip("/"), config.issuer.rstrip("/")

@@ -104,6 +104,8 @@ def auth_url(browser, client: dict, **params: str) -> str:
 def ro_client(make_client, rsa):
     async def create(**fields: Any) -> dict:
         fields.setdefault("jwks", {"keys": [rsa.as_dict(private=False)]})
+        if fields["jwks"] is None:
+            del fields["jwks"]
         fields.setdefault("request_object_signing_alg", "RS256")
         return await make_client(grant_types=["authorization_code"], response_types=["code"],
                                  redirect_uris=[REDIRECT, OTHER], scope="openid profile", **fields)
@@ -203,3 +205,11 @@ async def test_discovery_advertises_request_objects(public):
     assert doc["request_parameter_supported"] is True and doc["request_uri_parameter_supported"] is True
     assert doc["require_request_uri_registration"] is True
     assert doc["request_object_signing_alg_values_supported"] == ["none", "RS256", "ES256"]
+
+
+async def test_keys_from_jwks_uri(browser, public, ro_client, rsa, objects):
+    path = f"/jwks/{uuid.uuid4().hex}"
+    objects.documents[path] = json.dumps({"keys": [rsa.as_dict(private=False)]}).encode()
+    client = await ro_client(jwks=None, jwks_uri=objects.base + path)
+    first = await browser.start(auth_url(browser, client, request=sign(rsa, object_claims(client))))
+    await finish(browser, public, client, first)
