@@ -7,6 +7,7 @@ the Config and never asks where a value came from.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 
@@ -46,5 +47,6 @@ def load(env: Mapping[str, str] | None = None, *, dev: bool | None = None, files
 
     layered = sources.merge(files, env)
     config = from_env(layered.values, dev=dev, origin=layered.origin)
-    sources.report_unsupported(layered)
-    return config
+    # Not logged here: logging is not set up yet; ops/logs.setup() writes it in the configured format.
+    notice = sources.unsupported_notice(layered)
+    return dataclasses.replace(config, notices=(*config.notices, notice)) if notice else config

@@ -207,6 +207,8 @@ class Config:
     #: `serve all --dev` with no URLS_LOGIN/CONSENT/LOGOUT runs the example login/consent app itself.
     embedded_ui: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: Warnings found while loading (before logging is set up); ops/logs.setup() writes them in the log format.
+    notices: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:

@@ -70,12 +70,20 @@ def merge(files: Sequence[str], env: Mapping[str, str]) -> Layered:
     return layered
 
 
+def unsupported_notice(layered: Layered) -> str | None:
+    """The warning for Hydra keys hydralite accepts but does not implement yet (None if there are none)."""
+    if not layered.unsupported:
+        return None
+    files = ", ".join(dict.fromkeys(layered.unsupported.values()))
+    return (f"configuration keys of Hydra features hydralite does not support yet are ignored: "
+            f"{', '.join(layered.unsupported)} (in {files})")
+
+
 def report_unsupported(layered: Layered) -> None:
-    """One warning line for Hydra keys hydralite accepts but does not implement yet."""
-    if layered.unsupported:
-        files = ", ".join(dict.fromkeys(layered.unsupported.values()))
-        log.warning("configuration keys of Hydra features hydralite does not support yet are ignored: %s (in %s)",
-                    ", ".join(layered.unsupported), files)
+    """Log that warning now, for commands that keep the CLI's plain log format (migrate, janitor, serve ui)."""
+    notice = unsupported_notice(layered)
+    if notice:
+        log.warning("%s", notice)
 
 
 def read(path: str) -> dict[str, Any]:

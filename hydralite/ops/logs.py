@@ -81,6 +81,8 @@ def setup(config: Config) -> None:
     root.setLevel(level_of(config.log_level))
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))  # request lines would print URLs
     logging.captureWarnings(True)  # Python warnings become log lines in the same format
+    for notice in config.notices:  # gathered while the configuration loaded, before there was a log format
+        logging.getLogger("hydralite.config").warning("%s", notice)
 
 
 def redact(value: Any) -> Any:

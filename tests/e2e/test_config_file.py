@@ -110,13 +110,15 @@ async def test_serve_takes_its_settings_from_the_file(postgres, template_db):
     dsn = await postgres.create_database(template_db)
     public_port, admin_port = free_port(), free_port()
     path = write("hydralite.yml", sample_yaml(dsn, public_port, admin_port))
-    with serve([path], admin_port, clean_env()) as log_path:
+    with serve([path], admin_port, clean_env(LOG_FORMAT="json")) as log_path:
         assert await discovery_issuer(public_port) == f"http://from-file.localhost:{public_port}/"
         assert (await issue_token(public_port, admin_port))["expires_in"] in (419, 420)  # ttl.access_token: 7m
         log = log_path.read_text()
     warnings = [line for line in log.splitlines() if "does not support yet" in line]
     assert len(warnings) == 1 and "oauth2.hashers.algorithm" in warnings[0], log
     assert "version" not in warnings[0].split("(in")[0]
+    # written in the configured log format (LOG_FORMAT=json), not in Python's plain one before logging was set up
+    assert json.loads(warnings[0])["level"] == "warning", warnings[0]
 
 
 async def test_a_later_file_and_the_environment_override_it(postgres, template_db):
