@@ -185,6 +185,7 @@ def _run_loop(coro_factory: Callable[[], object]) -> None:
             runner.run(coro_factory())  # type: ignore[arg-type]
     finally:
         logs.flush()  # lines the loop gathered but did not get to write
+        metrics.flush()  # and the counts (with workers, a dead worker's file still counts in the totals)
 
 
 def serve(config: Config, which: str, workers: int = 1) -> None:

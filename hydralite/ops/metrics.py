@@ -5,12 +5,18 @@ never call it). With several workers, prometheus_client's multiprocess mode keep
 values in a memory-mapped file under a fresh directory the server made before forking; the worker
 that answers a scrape reads every file, so the page covers all workers. prometheus_client decides
 its mode when it is first imported, so it is imported only by `setup()`, after the directory is set.
+
+Each multiprocess value update is a locked mmap write with a pid check (about eight per request), so the
+request path only adds to plain per-process numbers and `flush()` hands them to prometheus_client at most
+FLUSH_INTERVAL later (before a scrape in the worker answering it, before a fork, at shutdown): the page
+shows exact totals, other workers' latest requests at most FLUSH_INTERVAL late.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import bisect
 import contextlib
 import glob
 import os
@@ -35,10 +41,12 @@ _PARAM = re.compile(r"\{[^}]*\}")
 #: Route label of a request no route matched. Hydra's catch-all not-found handler is registered as "/".
 UNMATCHED = "/"
 POOL_SAMPLE_INTERVAL = 1.0
+#: The longest a counted request waits in the worker before prometheus_client (and so another worker's scrape) sees it.
+FLUSH_INTERVAL = 0.05
 
 _metrics: _Metrics | None = None
+_UNSCHEDULED = object()  # never a running loop, not even None (no loop: the next update flushes at once)
 _tasks: set[asyncio.Task] = set()
-_token_counters: dict[str, Any] = {}
 
 
 def endpoint_label(template: str) -> str:
@@ -87,6 +95,14 @@ class _Metrics:
         self.pool_waiters = prom.Gauge("hydralite_db_pool_waiters", "requests waiting for a database connection",
                                        **gauge)
         self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
+        self._bounds = GO_DEFAULT_BUCKETS
+        # Not yet flushed: per (endpoint, method, status) [count, sum of seconds, count per bucket], and per
+        # counter child the amount to add. Touched from the event loop's thread only.
+        self._pending: dict[tuple[str, str, int], list[float]] = {}
+        self._counts: dict[Any, float] = {}
+        self._labelled: dict[tuple[Any, str], Any] = {}
+        self._flush_loop: object = _UNSCHEDULED  # the loop a flush is scheduled on
+        os.register_at_fork(before=self.flush, after_in_child=self._forget_schedule)
         self._exposition_registry = reg
         if multiprocess_dir is not None:
             from prometheus_client import multiprocess
@@ -95,32 +111,81 @@ class _Metrics:
             multiprocess.MultiProcessCollector(self._exposition_registry, path=multiprocess_dir)
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        """The request hot path: one dict lookup, then four bound methods of cached children."""
+        """The request hot path: plain additions to this worker's pending numbers, no prometheus_client call."""
         if method not in _METHODS:  # any token is a valid method: keep the cache and the label set bounded
             method = "unknown"
-        children = self._children.get((endpoint, method, status))
-        if children is None:
-            children = self._bind(endpoint, method, status)
-        count, duration, response_time, bucket = children
-        count()
-        duration(seconds)
-        response_time(seconds)
-        bucket()
+        key = (endpoint, method, status)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = [0.0] * (2 + len(self._bounds))
+        pending[0] += 1
+        pending[1] += seconds
+        pending[2 + bisect.bisect_left(self._bounds, seconds)] += 1  # prometheus_client: the first bound >= value
+        if self._flush_loop is not asyncio._get_running_loop():
+            self._schedule()
+
+    def count(self, child: Any, amount: float = 1) -> None:
+        """Add to a counter (a child or an unlabelled counter) at the next flush."""
+        self._counts[child] = self._counts.get(child, 0) + amount
+        if self._flush_loop is not asyncio._get_running_loop():
+            self._schedule()
+
+    def child(self, family: Any, label: str) -> Any:
+        """The child of a one-label family, looked up once per label value (labels() costs microseconds)."""
+        child = self._labelled.get((family, label))
+        if child is None:
+            child = self._labelled[(family, label)] = family.labels(label)
+        return child
+
+    def _schedule(self) -> None:
+        loop = asyncio._get_running_loop()
+        if loop is None:  # no event loop here (a synchronous caller): write through
+            self.flush()
+            return
+        self._flush_loop = loop
+        loop.call_later(FLUSH_INTERVAL, self.flush)
+
+    def _forget_schedule(self) -> None:
+        """In a forked child: the parent's loop and its timer did not come along (the parent flushed first)."""
+        self._flush_loop = _UNSCHEDULED
+        self._pending = {}
+        self._counts = {}
+
+    def flush(self) -> None:
+        """Hand the pending numbers to prometheus_client (the multiprocess files when there are workers)."""
+        self._flush_loop = _UNSCHEDULED
+        pending, self._pending = self._pending, {}
+        counts, self._counts = self._counts, {}
+        for key, numbers in pending.items():
+            requests, duration, response_time, statuses = self._children.get(key) or self._bind(*key)
+            requests.inc(numbers[0])
+            statuses.inc(numbers[0])
+            for histogram in (duration, response_time):
+                # Histogram.observe() adds to _sum and to the one bucket the value falls in (the exposition
+                # accumulates them); with one value per request, the same as adding the gathered numbers.
+                histogram._sum.inc(numbers[1])
+                buckets = histogram._buckets
+                for i in range(len(buckets)):
+                    if numbers[2 + i]:
+                        buckets[i].inc(numbers[2 + i])
+        for child, amount in counts.items():
+            child.inc(amount)
 
     def _bind(self, endpoint: str, method: str, status: int) -> tuple[Any, Any, Any, Any]:
         code = str(status)
         lower = _METHODS[method]
         upper = method  # prometheusx labels statuses with r.Method as sent; here known methods only
-        children = (self.requests.labels(*_CONST_VALUES, code, lower, endpoint).inc,
-                    self.duration.labels(*_CONST_VALUES, code, lower, endpoint).observe,
-                    self.response_time.labels(*_CONST_VALUES, endpoint).observe,
-                    self.statuses.labels(*_CONST_VALUES, upper, _status_bucket(status)).inc)
+        children = (self.requests.labels(*_CONST_VALUES, code, lower, endpoint),
+                    self.duration.labels(*_CONST_VALUES, code, lower, endpoint),
+                    self.response_time.labels(*_CONST_VALUES, endpoint),
+                    self.statuses.labels(*_CONST_VALUES, upper, _status_bucket(status)))
         self._children[(endpoint, method, status)] = children
         return children
 
     def exposition(self) -> bytes:
         from prometheus_client import generate_latest
 
+        self.flush()  # this worker's latest requests; the others flush on their own within FLUSH_INTERVAL
         if self.dir is not None:
             _forget_dead_workers(self.dir)
         return generate_latest(self._exposition_registry)
@@ -163,27 +228,30 @@ def exposition() -> bytes:
 def token_issued(grant_type: str) -> None:
     """A successful token response (the grant type is one the engine knows, so the label set is bounded)."""
     if _metrics is not None:
-        inc = _token_counters.get(grant_type)
-        if inc is None:  # the label child, looked up once per grant type
-            inc = _token_counters[grant_type] = _metrics.tokens.labels(grant_type).inc
-        inc()
+        _metrics.count(_metrics.child(_metrics.tokens, grant_type))
 
 
 def argon2_verified(result: str) -> None:
     """One argon2 verification ran: "match", "mismatch" or "dummy" (unknown client)."""
     if _metrics is not None:
-        _metrics.argon2.labels(result).inc()
+        _metrics.count(_metrics.child(_metrics.argon2, result))
 
 
 def secret_cache_hit() -> None:
     if _metrics is not None:
-        _metrics.cache_hits.inc()
+        _metrics.count(_metrics.cache_hits)
 
 
 def db_error(exc: BaseException) -> None:
     """A database call failed; labelled by the exception's class (a small, fixed set)."""
     if _metrics is not None:
-        _metrics.db_errors.labels(type(exc).__name__).inc()
+        _metrics.count(_metrics.child(_metrics.db_errors, type(exc).__name__))
+
+
+def flush() -> None:
+    """Hand this process's pending numbers to prometheus_client now (the server calls it when its loop ended)."""
+    if _metrics is not None:
+        _metrics.flush()
 
 
 def worker_restarted() -> None:

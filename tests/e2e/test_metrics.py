@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import basic, run_server
 
 TOKEN = "/oauth2/token"
+#: Workers hand their counts to the shared files every 50 ms; a scrape polls for others' latest requests this long.
+SETTLE_DEADLINE = 5.0
 GO_BUCKETS = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf"}
 
 
@@ -43,6 +46,19 @@ def value(samples: dict[str, list], name: str, **labels: str) -> float:
     return sum(s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items()))
 
 
+async def scrape_until(admin_url: str, at_least: float, name: str, **labels: str) -> dict[str, list]:
+    """Scrape until `name{labels}` reaches `at_least` or the deadline passes, and return the last page.
+    The worker answering a scrape includes its own latest requests; the other worker's arrive within its flush
+    interval. A request's other counts (tokens, cache hits, argon2) are handed over no later than its request
+    count, so once that is reached the page has them too. The caller asserts the exact values."""
+    deadline = time.monotonic() + SETTLE_DEADLINE
+    while True:
+        samples = await scrape(admin_url)
+        if value(samples, name, **labels) >= at_least or time.monotonic() > deadline:
+            return samples
+        await asyncio.sleep(0.02)
+
+
 def worker_token_counts(supervisor_pid: int) -> dict[int, float]:
     """Token requests each worker counted, read from its own multiprocess file (found through the
     supervisor's memory map), so the test knows both workers served before it checks the sum."""
@@ -63,6 +79,17 @@ def worker_token_counts(supervisor_pid: int) -> dict[int, float]:
                     total += s.value
         counts[pid] = total
     return counts
+
+
+async def files_until(supervisor_pid: int, total: float) -> dict[int, float]:
+    """Each worker's token counts read from the files alone, polled until they sum to `total`: no scrape
+    flushes anything here, so this shows each worker hands its counts over on its own, on its timer."""
+    deadline = time.monotonic() + SETTLE_DEADLINE
+    while True:
+        counts = worker_token_counts(supervisor_pid)
+        if sum(counts.values()) >= total or time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.02)
 
 
 async def make_client(admin_url: str) -> tuple[str, str]:
@@ -94,14 +121,15 @@ async def test_token_requests_counted_by_route_and_status_over_both_workers(serv
     for _ in range(20):  # until both workers have served token requests (the kernel picks the acceptor)
         await token_requests(server.public_url, client_id, secret, 12)
         sent += 12
-        counts = worker_token_counts(server.process.pid)
+        counts = await files_until(server.process.pid, sent_before + sent)
         if len(counts) == 2 and all(counts.values()):
             break
     assert len(counts) == 2 and all(counts.values()), counts
-    middle = await scrape(server.admin_url)
+    assert sum(counts.values()) == sent_before + sent, counts
+    middle = await scrape_until(server.admin_url, sent_before + sent, "http_requests_total", endpoint=TOKEN, code="200")
     await token_requests(server.public_url, client_id, secret, 12)  # both workers know the secret by now
     sent += 12
-    after = await scrape(server.admin_url)
+    after = await scrape_until(server.admin_url, sent_before + sent, "http_requests_total", endpoint=TOKEN, code="200")
     assert value(after, "http_requests_total", endpoint=TOKEN, code="200", method="post") - sent_before == sent
     assert value(after, "http_requests_duration_seconds_count", endpoint=TOKEN, code="200", method="post") \
         - value(before, "http_requests_duration_seconds_count", endpoint=TOKEN, code="200", method="post") == sent
@@ -130,7 +158,8 @@ async def test_failed_token_requests_counted_with_their_status(server):
             reply = await client.post(TOKEN, data={"grant_type": "client_credentials"},
                                       headers=basic(client_id, "wrong-secret"))
             assert reply.status_code == 401
-    after = await scrape(server.admin_url)
+    after = await scrape_until(server.admin_url, value(before, "http_requests_total", endpoint=TOKEN, code="401") + 3,
+                               "http_requests_total", endpoint=TOKEN, code="401")
     assert value(after, "http_requests_total", endpoint=TOKEN, code="401", method="post") \
         - value(before, "http_requests_total", endpoint=TOKEN, code="401", method="post") == 3
     assert value(after, "http_requests_statuses_total", method="POST", status_bucket="4xx") \
@@ -146,7 +175,9 @@ async def test_endpoint_label_is_the_route_template_never_the_raw_path(server):
         assert (await admin.get(f"/admin/clients/{client_id}", params={"q": marker})).status_code == 200
         assert (await admin.get(f"/clients/{client_id}")).status_code == 200  # no /admin prefix: same route
         assert (await admin.get(f"/admin/no-such-route/{marker}", params={"x": marker})).status_code == 404
-    samples = await scrape(server.admin_url)
+    samples = await scrape_until(server.admin_url, 1, "http_requests_total", endpoint="/", code="404")
+    samples = await scrape_until(server.admin_url, 2, "http_requests_total", endpoint="/admin/clients/{param}",
+                                 code="200", method="get")
     endpoints = {s.labels.get("endpoint") for name in samples for s in samples[name]}
     assert value(samples, "http_requests_total", endpoint="/admin/clients/{param}", code="200", method="get") >= 2
     assert value(samples, "http_requests_total", endpoint="/", code="404", method="get") >= 1
@@ -175,6 +206,8 @@ async def test_database_errors_counted_by_type(server):
     async with httpx.AsyncClient(base_url=server.admin_url, timeout=30) as admin:
         assert (await admin.post("/admin/clients", json={"client_id": client_id})).status_code == 201
         assert (await admin.post("/admin/clients", json={"client_id": client_id})).status_code == 409
-    after = await scrape(server.admin_url)
+    conflicts = {"endpoint": "/admin/clients", "code": "409"}
+    after = await scrape_until(server.admin_url, value(before, "http_requests_total", **conflicts) + 1,
+                               "http_requests_total", **conflicts)
     assert value(after, "hydralite_db_errors_total", error="UniqueViolationError") \
         - value(before, "hydralite_db_errors_total", error="UniqueViolationError") == 1
