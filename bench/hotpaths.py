@@ -5,7 +5,8 @@ For the token and introspection endpoints in turn: wrk at CONNS connections for 
 p99, errors, server and PostgreSQL CPU per request (from /proc), and the statements PostgreSQL ran (calls, mean
 time, shared buffers touched). PROFILE=1 records one worker with py-spy meanwhile (raw folded stacks in
 bench/results/, summarised by top frames). COLD=1 instead measures a cold start: it starts the server, waits
-only for /health/ready, and runs wrk against the token endpoint at once (the argon2 stampede window).
+only for /health/ready, and runs wrk against the token endpoint at once (the argon2 stampede window); with
+PROFILE=1 py-spy records one worker during those first 5 s.
 
 Usage (from the project root): .venv/bin/python bench/hotpaths.py
 Env: CONNS=64 DURATION=10 PROFILE=1 COLD=1 EXTRA_SQL (a schema experiment run after the migrations) DSN_EXTRA.
@@ -198,7 +199,18 @@ def main() -> int:
             t0 = time.monotonic()
             wait_ready(f"http://127.0.0.1:{pub}/health/ready")
             ready = time.monotonic() - t0
+            spy = None
+            if os.environ.get("PROFILE"):  # one worker's first 5 s under load
+                worker = sorted(tree(proc.pid) - {proc.pid})[-1]
+                spy = subprocess.Popen([str(BIN / "py-spy"), "record", "-d", "5", "-r", "200", "--gil", "--format",
+                                        "raw", "-o", str(results / "profile-cold.txt"), "--pid", str(worker)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            d0 = cpu(pg.pid)
             r = wrk(token_url, body, auth, 5)
+            print(f"  PostgreSQL CPU in these 5 s: {1000 * (cpu(pg.pid) - d0) / max(r['requests'], 1):.3f} ms/req")
+            if spy is not None:
+                spy.wait(60)
+                summarise_profile(results / "profile-cold.txt")
             print(f"cold start: ready after {ready:.2f} s; token 5 s at {CONNS} conns: "
                   f"{r['requests'] / (r['duration_us'] / 1e6):.0f}/s p50 {r['p50_us'] / 1000:.1f} ms "
                   f"p99 {r['p99_us'] / 1000:.1f} ms non2xx {r['non_2xx']} sockerr {r['socket_errors']}")

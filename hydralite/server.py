@@ -119,7 +119,7 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
                  ready: Callable[[], None] | None = None) -> None:
     from hypercorn.asyncio import serve
 
-    pool = await create_pool(dsn, max_size=config.pool_max_size)
+    pool = await create_pool(dsn, max_size=config.pool_max_size, warm=True)  # no connection opened per request
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
     invalidations = notify.attach(engine.keys, pool, dsn)  # key changes made by other workers and servers

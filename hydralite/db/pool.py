@@ -7,8 +7,9 @@ PostgreSQL as session settings and the connection would fail.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -87,17 +88,19 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     """Our connections never change session state, so skip asyncpg's reset query (doubles write throughput)."""
 
 
-async def create_pool(dsn: str, *, max_size: int = 0) -> asyncpg.Pool:
+async def create_pool(dsn: str, *, max_size: int = 0, warm: bool = False) -> asyncpg.Pool:
+    """The pool; `warm` (the server) opens all of it at start instead of max_idle_conns, so the first burst
+    of requests after a start does not wait for connections (backend start, codec look-up) one by one. Those
+    above max_idle_conns close after max_conn_idle_time unused. A database with no room for them now: the
+    pool starts with max_idle_conns and grows on demand, as without `warm`."""
     settings = parse_dsn(dsn)
     size = max_size or settings.max_size
-    return await asyncpg.create_pool(
-        settings.dsn,
-        min_size=min(settings.min_size, size),
-        max_size=size,
-        max_inactive_connection_lifetime=settings.max_inactive_lifetime,
-        init=_init_connection,
-        reset=_no_reset,
-        timeout=settings.connect_timeout,
-        command_timeout=COMMAND_TIMEOUT,
-        server_settings={"application_name": settings.application_name},
-    )
+    min_size = min(settings.min_size, size)
+    options: dict[str, Any] = {
+        "max_size": size, "max_inactive_connection_lifetime": settings.max_inactive_lifetime,
+        "init": _init_connection, "reset": _no_reset, "timeout": settings.connect_timeout,
+        "command_timeout": COMMAND_TIMEOUT, "server_settings": {"application_name": settings.application_name}}
+    if warm and size > min_size:
+        with contextlib.suppress(asyncpg.exceptions.TooManyConnectionsError):
+            return await asyncpg.create_pool(settings.dsn, min_size=min_size, init_size=size, **options)
+    return await asyncpg.create_pool(settings.dsn, min_size=min_size, **options)
