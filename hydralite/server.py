@@ -24,7 +24,7 @@ from hydralite import ops
 from hydralite.config import Config, ConfigError
 from hydralite.db import migrate, notify
 from hydralite.db.embedded import EmbeddedPostgres
-from hydralite.db.pool import create_pool, worker_share
+from hydralite.db.pool import create_pool
 from hydralite.db.repository import PgRepository
 from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
@@ -208,8 +208,6 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
         if workers <= 1:
             _run_loop(functools.partial(_main, config, database.dsn, sockets, True))
         else:
-            if not config.pool_max_size:  # max_conns is the server's, shared by its workers (as Hydra's one process)
-                config = dataclasses.replace(config, pool_max_size=worker_share(database.dsn, workers))
             try:
                 status = supervise(workers, functools.partial(_worker, config, database.dsn, sockets),
                                    on_restart=metrics.worker_restarted, on_exit=metrics.worker_exited)

@@ -85,13 +85,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog")
 
 
-def worker_share(dsn: str, workers: int) -> int:
-    """Each worker's pool size when `workers` processes serve together: max_conns is the whole server's budget,
-    as for Hydra's one process (a share each, rounded up), not N times it; fewer backends than requests in
-    flight also keeps PostgreSQL from contending for the CPUs the workers need."""
-    return max(1, -(-parse_dsn(dsn).max_size // max(1, workers)))
-
-
 #: The statements of the token and introspection endpoints, prepared on every new server connection.
 HOT_QUERIES = ("get_client", "insert_access_token", "insert_access_token_if_client", "get_access_token")
 
