@@ -16,7 +16,6 @@ import asyncpg
 import orjson
 
 from hydralite.config import parse_duration
-from hydralite.db.queries import load
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -85,21 +84,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog")
 
 
-#: The statements of the token and introspection endpoints, prepared on every new server connection.
-HOT_QUERIES = ("get_client", "insert_access_token", "insert_access_token_if_client", "get_access_token")
-
-
-async def _init_warm(conn: asyncpg.Connection) -> None:
-    """`_init_connection`, then the hot statements parsed into asyncpg's statement cache (the same cache entry
-    fetchrow/execute look up), so a burst on a new connection does not pay a Parse round trip per statement."""
-    await _init_connection(conn)
-    queries = load()
-    for name in HOT_QUERIES:
-        # asyncpg's public prepare() bypasses its statement cache; _get_statement is what execute itself calls.
-        with contextlib.suppress(asyncpg.PostgresError):  # e.g. a database not migrated yet: prepared on first use
-            await conn._get_statement(queries[name], None)  # type: ignore[attr-defined]
-
-
 async def _no_reset(conn: asyncpg.Connection) -> None:
     """Our connections never change session state, so skip asyncpg's reset query (doubles write throughput)."""
 
@@ -114,7 +98,7 @@ async def create_pool(dsn: str, *, max_size: int = 0, warm: bool = False) -> asy
     min_size = min(settings.min_size, size)
     options: dict[str, Any] = {
         "max_size": size, "max_inactive_connection_lifetime": settings.max_inactive_lifetime,
-        "init": _init_warm if warm else _init_connection, "reset": _no_reset, "timeout": settings.connect_timeout,
+        "init": _init_connection, "reset": _no_reset, "timeout": settings.connect_timeout,
         "command_timeout": COMMAND_TIMEOUT, "server_settings": {"application_name": settings.application_name}}
     if warm and size > min_size:
         with contextlib.suppress(asyncpg.exceptions.TooManyConnectionsError):
