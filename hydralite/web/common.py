@@ -187,20 +187,24 @@ def not_found_route() -> Response:
                                "exist. Make sure you are using the right path, domain, and port."}}, 404)
 
 
+def error_response(exc: OAuthError | APIError, *, oauth: bool, expose_debug: bool) -> Response:
+    """An error in its port's wire format: RFC 6749 JSON on the OAuth endpoints, Hydra's admin JSON elsewhere
+    (the Starlette apps' handlers and the raw hot paths both answer through here)."""
+    if oauth and isinstance(exc, BodyTooLarge):
+        exc = exc.as_oauth()
+    if isinstance(exc, APIError):
+        return render_api_error(exc)
+    if oauth:
+        return render_oauth_error(exc, expose_debug)
+    return api_json(exc.to_dict(expose_debug), exc.status_code, exc.headers)  # admin: same fields, Hydra's type
+
+
 def install_error_handlers(app: Any, *, expose_debug: bool, oauth: bool) -> None:
     """OAuth errors, admin errors, routing errors and anything unexpected, each in its wire format."""
 
-    async def on_oauth(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, OAuthError)
-        if not oauth:  # admin API: same two fields, Hydra's JSON content type
-            return api_json(exc.to_dict(expose_debug), exc.status_code, exc.headers)
-        return render_oauth_error(exc, expose_debug)
-
-    async def on_api(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, APIError)
-        if oauth and isinstance(exc, BodyTooLarge):
-            return render_oauth_error(exc.as_oauth(), expose_debug)
-        return render_api_error(exc)
+    async def on_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OAuthError | APIError)
+        return error_response(exc, oauth=oauth, expose_debug=expose_debug)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -213,11 +217,10 @@ def install_error_handlers(app: Any, *, expose_debug: bool, oauth: bool) -> None
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = ServerError(debug=type(exc).__name__)
-        return render_oauth_error(err, expose_debug) if oauth else api_json(err.to_dict(expose_debug), 500)
+        return error_response(ServerError(debug=type(exc).__name__), oauth=oauth, expose_debug=expose_debug)
 
-    app.add_exception_handler(OAuthError, on_oauth)
-    app.add_exception_handler(APIError, on_api)
+    app.add_exception_handler(OAuthError, on_error)
+    app.add_exception_handler(APIError, on_error)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
 

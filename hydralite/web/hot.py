@@ -33,10 +33,8 @@ from hydralite.web.common import (
     OAUTH_JSON,
     BodyTooLarge,
     PathNormalizer,
-    api_json,
+    error_response,
     parse_urlencoded,
-    render_api_error,
-    render_oauth_error,
 )
 
 log = logging.getLogger("hydralite.web")
@@ -133,61 +131,50 @@ async def _ok(send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def token_endpoint(engine: Engine) -> Handler:
-    """public.py's token_endpoint, raw."""
-    expose = engine.config.expose_internal_errors
+def _endpoint(route: HotRoute, work: Callable[[Scope, Receive], Awaitable[bytes]], *, oauth: bool,
+              expose: bool) -> Handler:
+    """A raw handler: `work` reads the request and returns the 200 body; errors are rendered as the port's
+    Starlette app renders them (web/common.py error_response)."""
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = TOKEN_ROUTE
+        scope["route"] = route
         try:
-            form, authorization = await read_form(scope, receive)
-            result = await token.exchange(engine, form, authorization)
-            metrics.token_issued(form["grant_type"][0].strip(" "))  # a grant the engine knows, or it raised
-            body = orjson.dumps(result.to_dict())
+            body = await work(scope, receive)
         except ClientGone:
             return
-        except OAuthError as exc:
-            await render_oauth_error(exc, expose)(scope, receive, send)
-            return
-        except BodyTooLarge as exc:
-            await render_oauth_error(exc.as_oauth(), expose)(scope, receive, send)
-            return
-        except APIError as exc:
-            await render_api_error(exc)(scope, receive, send)
+        except (OAuthError, APIError) as exc:
+            await error_response(exc, oauth=oauth, expose_debug=expose)(scope, receive, send)
             return
         except Exception as exc:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            await render_oauth_error(ServerError(debug=type(exc).__name__), expose)(scope, receive, send)
+            crash = ServerError(debug=type(exc).__name__)
+            await error_response(crash, oauth=oauth, expose_debug=expose)(scope, receive, send)
             raise  # as Starlette's ServerErrorMiddleware: answered, then raised to the server
         await _ok(send, body)
 
     return handle
 
 
+def token_endpoint(engine: Engine) -> Handler:
+    """public.py's token_endpoint, raw."""
+
+    async def work(scope: Scope, receive: Receive) -> bytes:
+        form, authorization = await read_form(scope, receive)
+        result = await token.exchange(engine, form, authorization)
+        metrics.token_issued(form["grant_type"][0].strip(" "))  # a grant the engine knows, or it raised
+        return orjson.dumps(result.to_dict())
+
+    return _endpoint(TOKEN_ROUTE, work, oauth=True, expose=engine.config.expose_internal_errors)
+
+
 def introspect_endpoint(engine: Engine) -> Handler:
     """admin_tokens.py's introspect, raw; errors in the admin API's wire format, as the admin app renders them."""
-    expose = engine.config.expose_internal_errors
 
-    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = INTROSPECT_ROUTE
-        try:
-            form, _ = await read_form(scope, receive)
-            body = orjson.dumps(await introspection.introspect(engine, form))
-        except ClientGone:
-            return
-        except OAuthError as exc:
-            await api_json(exc.to_dict(expose), exc.status_code, exc.headers)(scope, receive, send)
-            return
-        except APIError as exc:
-            await render_api_error(exc)(scope, receive, send)
-            return
-        except Exception as exc:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            await api_json(ServerError(debug=type(exc).__name__).to_dict(expose), 500)(scope, receive, send)
-            raise
-        await _ok(send, body)
+    async def work(scope: Scope, receive: Receive) -> bytes:
+        form, _ = await read_form(scope, receive)
+        return orjson.dumps(await introspection.introspect(engine, form))
 
-    return handle
+    return _endpoint(INTROSPECT_ROUTE, work, oauth=False, expose=engine.config.expose_internal_errors)
 
 
 class HotPaths:
