@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import http.server
 import json
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,56 +22,30 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from tests.conftest import basic, free_port, run_server
+from tests.e2e.documents import DocumentServer, serving
 from tests.e2e.test_command_line import cli
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-class KeyServer:
-    """Serves JSON documents by path and counts the requests per path."""
+class KeyServer(DocumentServer):
+    """Serves JWK sets by path and counts the requests per path."""
 
     def __init__(self) -> None:
-        self.documents: dict[str, bytes] = {}
-        self.hits: Counter[str] = Counter()
-        owner = self
+        super().__init__("application/json")
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                owner.hits[self.path] += 1
-                body = owner.documents.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def publish(self, keys: list[dict[str, Any]]) -> str:
+    def publish_keys(self, keys: list[dict[str, Any]]) -> str:
         """A new path serving `{"keys": keys}`; returns its URL."""
-        path = f"/jwks/{uuid.uuid4().hex}"
-        self.set(path, keys)
-        return self.base + path
+        return super().publish(json.dumps({"keys": keys}).encode(), "/jwks")
 
     def set(self, path: str, keys: list[dict[str, Any]]) -> None:
         self.documents[path] = json.dumps({"keys": keys}).encode()
 
-    def count(self, url: str) -> int:
-        return self.hits[url.removeprefix(self.base)]
-
 
 @pytest.fixture(scope="module")
 def keyserver() -> Iterator[KeyServer]:
-    ks = KeyServer()
-    thread = threading.Thread(target=ks.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield ks
-    ks.httpd.shutdown()
-    ks.httpd.server_close()
+    with serving(KeyServer()) as ks:
+        yield ks
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +134,7 @@ async def test_inline_jwks_token_and_revocation(public, admin, pkj_client, rsa, 
 
 
 async def test_es256_client_over_jwks_uri(public, admin, keyserver, ec, aud):
-    url = keyserver.publish([public_jwk(ec)])
+    url = keyserver.publish_keys([public_jwk(ec)])
     r = await admin.post("/admin/clients", json={
         "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": url, "token_endpoint_auth_signing_alg": "ES256",
         "grant_types": ["client_credentials"]})
@@ -176,7 +147,7 @@ async def test_es256_client_over_jwks_uri(public, admin, keyserver, ec, aud):
 
 
 async def test_jwks_uri_is_cached_and_refetched_once_for_a_new_kid(public, admin, keyserver, rsa, aud):
-    url = keyserver.publish([public_jwk(rsa)])
+    url = keyserver.publish_keys([public_jwk(rsa)])
     r = await admin.post("/admin/clients", json={"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": url,
                                                  "grant_types": ["client_credentials"]})
     cid = r.json()["client_id"]
@@ -194,7 +165,7 @@ async def test_jwks_uri_is_cached_and_refetched_once_for_a_new_kid(public, admin
 
 
 async def test_unknown_kids_refetch_at_most_once(public, admin, keyserver, rsa, aud):
-    url = keyserver.publish([public_jwk(rsa)])
+    url = keyserver.publish_keys([public_jwk(rsa)])
     r = await admin.post("/admin/clients", json={"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": url,
                                                  "grant_types": ["client_credentials"]})
     cid = r.json()["client_id"]
@@ -347,7 +318,7 @@ async def test_auth_method_mismatches(public, admin, make_client, pkj_client, rs
 
 
 async def test_deleted_client_makes_no_network_call(public, admin, keyserver, rsa, aud):
-    url = keyserver.publish([public_jwk(rsa)])
+    url = keyserver.publish_keys([public_jwk(rsa)])
     r = await admin.post("/admin/clients", json={"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": url,
                                                  "grant_types": ["client_credentials"]})
     cid = r.json()["client_id"]
@@ -382,7 +353,7 @@ async def test_parameter_errors(public, pkj_client, rsa, aud):
 
 async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rsa, ec, aud):
     """`create|update oauth2-client --token-endpoint-auth-method private_key_jwt --jwks-uri …` (Hydra's flags)."""
-    url = keyserver.publish([public_jwk(rsa)])
+    url = keyserver.publish_keys([public_jwk(rsa)])
     admin = ["-e", server.admin_url]
     created = json.loads((await cli("create", "oauth2-client", "--token-endpoint-auth-method", "private_key_jwt",
                                     "--jwks-uri", url, "--grant-type", "client_credentials", "--scope", "api",
@@ -392,7 +363,7 @@ async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rs
     assert (await token(public, sign(rsa, claims_for(cid, aud)), scope="api")).status_code == 200
 
     rotated = RSAKey.generate_key(2048, parameters={"kid": "cli-2", "use": "sig"}, private=True)
-    new_url = keyserver.publish([public_jwk(rotated)])
+    new_url = keyserver.publish_keys([public_jwk(rotated)])
     updated = json.loads((await cli("update", "oauth2-client", cid, "--jwks-uri", new_url, "--format", "json",
                                     *admin)).stdout)
     assert updated["jwks_uri"] == new_url and updated["token_endpoint_auth_method"] == "private_key_jwt"
@@ -401,7 +372,7 @@ async def test_private_key_jwt_client_from_the_cli(server, public, keyserver, rs
 
     # --token-endpoint-auth-signing-alg is a hydralite extra (Hydra's CLI sets the field only through --file)
     es = json.loads((await cli("create", "oauth2-client", "--token-endpoint-auth-method", "private_key_jwt",
-                               "--token-endpoint-auth-signing-alg", "ES256", "--jwks-uri", keyserver.publish(
+                               "--token-endpoint-auth-signing-alg", "ES256", "--jwks-uri", keyserver.publish_keys(
                                    [public_jwk(ec)]), "--grant-type", "client_credentials", "--format", "json",
                                *admin)).stdout)
     assert es["token_endpoint_auth_signing_alg"] == "ES256"

@@ -9,9 +9,7 @@ refused on the error page (400, never a 500 and never a redirect: the redirect_u
 from __future__ import annotations
 
 import base64
-import http.server
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,49 +23,17 @@ from joserfc.jwk import RSAKey
 
 from tests.conftest import basic
 from tests.e2e.browser import query
+from tests.e2e.documents import DocumentServer, serving
 
 REDIRECT = "http://127.0.0.1:5562/callback"
 OTHER = "http://127.0.0.1:5562/other"
 
 
-class ObjectServer:
-    """Serves request objects by path (text/plain JWTs) and counts the requests."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, bytes] = {}
-        self.hits = 0
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                owner.hits += 1
-                body = owner.documents.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/oauth-authz-req+jwt")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def publish(self, token: str) -> str:
-        path = f"/ro/{uuid.uuid4().hex}"
-        self.documents[path] = token.encode()
-        return self.base + path
-
-
 @pytest.fixture(scope="module")
-def objects() -> Iterator[ObjectServer]:
-    srv = ObjectServer()
-    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+def objects() -> Iterator[DocumentServer]:
+    """Serves request objects by path (JWTs) and counts the requests."""
+    with serving(DocumentServer("application/oauth-authz-req+jwt")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -147,18 +113,18 @@ async def test_request_uri_registered_on_the_client(browser, public, ro_client, 
     pending = f"{objects.base}/ro/{uuid.uuid4().hex}"
     client = await ro_client(request_uris=[pending])
     objects.documents[pending.removeprefix(objects.base)] = sign(rsa, object_claims(client)).encode()
-    before = objects.hits
+    before = objects.total
     first = await browser.start(auth_url(browser, client, request_uri=pending))
-    assert objects.hits == before + 1
+    assert objects.total == before + 1
     await finish(browser, public, client, first)
 
 
 async def test_unregistered_or_failing_request_uri_is_refused(browser, ro_client, rsa, objects):
     client = await ro_client(request_uris=[f"{objects.base}/ro/missing"])
-    elsewhere = objects.publish(sign(rsa, object_claims(client)))
-    before = objects.hits
+    elsewhere = objects.publish(sign(rsa, object_claims(client)).encode(), "/ro")
+    before = objects.total
     refused(await browser.get(auth_url(browser, client, request_uri=elsewhere)), "invalid_request_uri")
-    assert objects.hits == before  # never fetched
+    assert objects.total == before  # never fetched
     refused(await browser.get(auth_url(browser, client, request_uri=f"{objects.base}/ro/missing")),
             "invalid_request_uri")
 
