@@ -125,6 +125,17 @@ def server_env(dsn: str, public_port: int, admin_port: int, **extra: str) -> dic
     return env
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (a server drains), then SIGKILL if it has not exited within 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -152,13 +163,7 @@ def run_server(dsn: str, *args: str, ready_path: str = "/health/ready", **extra:
         wait_ready(f"http://127.0.0.1:{admin_port}{ready_path}", process, log_path)
         yield Server(f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{admin_port}", dsn, process, log_path)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="session")

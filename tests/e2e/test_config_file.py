@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SCRATCH, TEST_SECRET, basic, free_port, wait_ready
+from tests.conftest import ROOT, SCRATCH, TEST_SECRET, basic, free_port, stop, wait_ready
 
 #: Prefixes of every Hydra setting, kept out of the child's environment so the file is what configures it.
 HYDRA_PREFIXES = ("DSN", "DEV", "SECRETS_", "SERVE_", "URLS_", "TTL_", "STRATEGIES_", "OAUTH2_", "OIDC_", "LOG_",
@@ -78,13 +77,7 @@ def serve(files: list[str], admin_port: int, env: dict[str, str]) -> Iterator[Pa
         wait_ready(f"http://127.0.0.1:{admin_port}/health/ready", process, log_path)
         yield log_path
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 async def issue_token(public_port: int, admin_port: int) -> dict:
