@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import math
 import os
 import secrets as _secrets
 import signal
@@ -24,7 +25,7 @@ from hydralite import ops
 from hydralite.config import Config, ConfigError
 from hydralite.db import migrate, notify
 from hydralite.db.embedded import EmbeddedPostgres
-from hydralite.db.pool import create_pool
+from hydralite.db.pool import create_pool, parse_dsn
 from hydralite.db.repository import PgRepository
 from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
@@ -208,6 +209,7 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
         if workers <= 1:
             _run_loop(functools.partial(_main, config, database.dsn, sockets, True))
         else:
+            config = _share_pool(config, database.dsn, workers)
             try:
                 status = supervise(workers, functools.partial(_worker, config, database.dsn, sockets),
                                    on_restart=metrics.worker_restarted, on_exit=metrics.worker_exited)
@@ -217,6 +219,12 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
                 sys.exit(status)
     finally:
         database.close()
+
+
+def _share_pool(config: Config, dsn: str, workers: int) -> Config:
+    """max_conns bounds the server's connections, as it bounds Hydra's one process: each worker gets its share."""
+    total = config.pool_max_size or parse_dsn(dsn).max_size
+    return dataclasses.replace(config, pool_max_size=max(1, math.ceil(total / workers)))
 
 
 def _worker(config: Config, dsn: str, sockets: dict[str, socket.socket], index: int,

@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from hydralite.db.connections import Pool
 from hydralite.db.pool import parse_dsn
 
 log = logging.getLogger("hydralite")
@@ -51,7 +52,7 @@ class Invalidations:
 
     # Publishing.
 
-    async def publish(self, pool: asyncpg.Pool, topic: str, key: str) -> None:
+    async def publish(self, pool: Pool, topic: str, key: str) -> None:
         """Tell every listener that `key` of `topic` changed; never fails the write it follows."""
         if not self.publishing:
             return
@@ -126,7 +127,7 @@ class Invalidations:
         self._dispatch(str(payload))
 
 
-def attach(keys: Any, pool: asyncpg.Pool, dsn: str) -> Invalidations:
+def attach(keys: Any, pool: Pool, dsn: str) -> Invalidations:
     """Wire a worker's KeyManager (engine.keys) to the channel and start listening; close() the result at shutdown."""
     invalidations = Invalidations(dsn, {"keys": keys.forget})
 

@@ -7,21 +7,19 @@ PostgreSQL as session settings and the connection would fail.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
 
 from hydralite.config import parse_duration
+from hydralite.db.connections import Pool
 
 if TYPE_CHECKING:
-    from asyncpg.pool import PoolConnectionProxy
-
-    #: A connection of our own (CLI, migrations) or one lent by the pool: both answer the same queries.
-    Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+    #: A connection of our own (CLI, migrations) or one lent by the pool: the same type since db/connections.py.
+    Conn: TypeAlias = asyncpg.Connection
 
 #: Options Hydra (pop/ory x/sqlcon) reads from the DSN; they never reach PostgreSQL.
 _HYDRA_OPTIONS = {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time", "connect_timeout",
@@ -32,8 +30,6 @@ _LIBPQ_OPTIONS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslp
                   "target_session_attrs", "krbsrvname", "gsslib"}
 
 DEFAULT_MAX_SIZE = 20
-ACQUIRE_TIMEOUT = 5.0
-COMMAND_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -84,23 +80,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog")
 
 
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Our connections never change session state, so skip asyncpg's reset query (doubles write throughput)."""
-
-
-async def create_pool(dsn: str, *, max_size: int = 0, warm: bool = False) -> asyncpg.Pool:
-    """The pool; `warm` (the server) opens all of it at start instead of max_idle_conns, so the first burst
-    of requests after a start does not wait for connections (backend start, codec look-up) one by one. Those
-    above max_idle_conns close after max_conn_idle_time unused. A database with no room for them now: the
-    pool starts with max_idle_conns and grows on demand, as without `warm`."""
+async def create_pool(dsn: str, *, max_size: int = 0, warm: bool = False) -> Pool:
+    """The pool (db/connections.py); `warm` (the server) opens all of it at start instead of max_idle_conns, so the
+    first burst of requests after a start does not wait for connections (backend start, codec look-up) one by
+    one. Those above max_idle_conns close after max_conn_idle_time unused. A database with no room for them now:
+    the pool starts with max_idle_conns and grows on demand, as without `warm`."""
     settings = parse_dsn(dsn)
     size = max_size or settings.max_size
     min_size = min(settings.min_size, size)
-    options: dict[str, Any] = {
-        "max_size": size, "max_inactive_connection_lifetime": settings.max_inactive_lifetime,
-        "init": _init_connection, "reset": _no_reset, "timeout": settings.connect_timeout,
-        "command_timeout": COMMAND_TIMEOUT, "server_settings": {"application_name": settings.application_name}}
-    if warm and size > min_size:
-        with contextlib.suppress(asyncpg.exceptions.TooManyConnectionsError):
-            return await asyncpg.create_pool(settings.dsn, min_size=min_size, init_size=size, **options)
-    return await asyncpg.create_pool(settings.dsn, min_size=min_size, **options)
+    pool = Pool(settings.dsn, min_size=min_size, max_size=size, max_inactive_lifetime=settings.max_inactive_lifetime,
+                init=_init_connection, connect={"timeout": settings.connect_timeout,
+                                                "server_settings": {"application_name": settings.application_name}})
+    return await pool.start(size if warm else min_size)

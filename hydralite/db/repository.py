@@ -22,6 +22,7 @@ from hydralite.db.trust_repository import PgTrustStore
 from hydralite.models import Client, NewToken, TokenRecord
 
 if TYPE_CHECKING:
+    from hydralite.db.connections import Pool
     from hydralite.engine.repository import Repository
 
 __all__ = ["PgRepository", "translate"]
@@ -108,6 +109,6 @@ class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, P
 
 
 if TYPE_CHECKING:
-    def _implements(pool: asyncpg.Pool) -> Repository:
+    def _implements(pool: Pool) -> Repository:
         """mypy checks here that PgRepository provides every storage method the engine declares."""
         return PgRepository(pool)

@@ -1,8 +1,8 @@
 """The base of every PostgreSQL store: one pool, the named queries, and failure translation.
 
-Every call that may wait for a connection acquires with a timeout, so an exhausted pool or a database that is down
-answers quickly with StorageUnavailable (503) instead of hanging; asyncpg replaces
-broken connections on the next acquire, so the server recovers by itself.
+A caller waits for a connection at most the pool's acquire timeout, so an exhausted pool or a database that is down
+answers quickly with StorageUnavailable (503) instead of hanging; the pool drops broken connections and opens new
+ones on demand, so the server recovers by itself.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 
 from hydralite import errors
-from hydralite.db.pool import ACQUIRE_TIMEOUT
 from hydralite.db.queries import load
 from hydralite.ops import metrics, tracing
 
 if TYPE_CHECKING:
+    from hydralite.db.connections import Pool
     from hydralite.db.pool import Conn
 
 T = TypeVar("T")
@@ -64,23 +64,30 @@ def translate(exc: BaseException) -> Exception | None:
 class PgStore:
     """Short typed helpers the concern-specific stores build on."""
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: Pool):
         self.pool = pool
         self.q = load()
-        # asyncpg keeps its free connection holders in this queue (no public accessor; metrics reads it too).
-        self._free: asyncio.Queue[Any] = getattr(pool, "_queue", None) or asyncio.Queue()
 
     async def run(self, work: Callable[[Conn], Awaitable[T]], *, retry: bool = False, name: str = "") -> T:
         """Run `work` on a pooled connection, translating database failures; reads may retry once."""
+        pool = self.pool
         attempts = 2 if retry else 1
         for attempt in range(attempts):
             try:
-                # A free connection is handed over at once: arm the acquire timeout only when we may wait.
-                timeout = None if self._free.qsize() else ACQUIRE_TIMEOUT
-                async with self.pool.acquire(timeout=timeout) as conn:
+                conn = await pool.take()
+                reusable = False
+                try:
                     if tracing.TRACER is not None and name:  # tracing on: the named query as a span
-                        return await tracing.db_query(name, work(conn))
-                    return await work(conn)
+                        result = await tracing.db_query(name, work(conn))
+                    else:
+                        result = await work(conn)
+                    reusable = True
+                    return result
+                except asyncpg.PostgresError:
+                    reusable = True  # the statement failed, not the connection (the pool checks it)
+                    raise
+                finally:
+                    pool.give(conn, reusable)
             except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
                 metrics.db_error(exc)
                 mapped = translate(exc)

@@ -282,7 +282,7 @@ def _forget_dead_workers(directory: str) -> None:
 
 
 def watch_pool(pool: Any) -> asyncio.Task | None:
-    """Sample an asyncpg pool's size and waiters every second until it closes (a no-op without metrics)."""
+    """Sample the pool's size and waiters every second until it closes (a no-op without metrics)."""
     if _metrics is None:
         return None
     task = asyncio.get_running_loop().create_task(_sample_pool(_metrics, pool))
@@ -297,9 +297,7 @@ async def _sample_pool(metrics: _Metrics, pool: Any) -> None:
             metrics.pool_size.set(pool.get_size())
             metrics.pool_idle.set(pool.get_idle_size())
             metrics.pool_max.set(pool.get_max_size())
-            # asyncpg has no public waiter count: the tasks blocked on its connection queue are the waiters.
-            getters = getattr(getattr(pool, "_queue", None), "_getters", None) or ()
-            metrics.pool_waiters.set(sum(1 for waiter in getters if not waiter.done()))
+            metrics.pool_waiters.set(pool.waiting())
             await asyncio.sleep(POOL_SAMPLE_INTERVAL)
         for gauge in (metrics.pool_size, metrics.pool_idle, metrics.pool_max, metrics.pool_waiters):
             gauge.set(0)
