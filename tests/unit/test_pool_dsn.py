@@ -50,3 +50,23 @@ def test_unsupported_scheme():
 def test_bad_option_values_name_the_option(query):
     with pytest.raises(ValueError, match="invalid DSN option"):
         parse_dsn(f"postgres://u@h/db?{query}")
+
+
+@pytest.mark.parametrize(("dsn_option", "workers", "share"), [
+    ("max_conns=20", 2, 10), ("max_conns=20", 3, 7), ("max_conns=1", 4, 1), ("", 2, DEFAULT_MAX_SIZE // 2)])
+def test_max_conns_bounds_the_server_so_each_worker_opens_its_share(dsn_option, workers, share):
+    from hydralite.config import load
+    from hydralite.server import _share_pool
+
+    config = load({"DSN": "memory"}, dev=True)
+    assert _share_pool(config, f"postgres://h@db/hydra?{dsn_option}", workers).pool_max_size == share
+
+
+def test_an_explicit_pool_size_is_the_total_too():
+    import dataclasses
+
+    from hydralite.config import load
+    from hydralite.server import _share_pool
+
+    config = dataclasses.replace(load({"DSN": "memory"}, dev=True), pool_max_size=9)
+    assert _share_pool(config, "postgres://h@db/hydra?max_conns=20", 2).pool_max_size == 5
