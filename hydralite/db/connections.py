@@ -5,7 +5,7 @@ an `asyncio.shield` Task and a timeout context per release, an idle timer re-arm
 as all of hydralite's own code on the token endpoint; here lending a connection is a pop and returning it a push.
 
 What it keeps of a pool: at most `max_size` connections, opened on demand (or all at start); a caller waits for a
-free one at most ACQUIRE_TIMEOUT; a connection that is closed, broken, or still inside a transaction is dropped
+free one at most about ACQUIRE_TIMEOUT; a connection that is closed, broken, or still inside a transaction is dropped
 rather than lent again; connections above `min_size` close after `max_inactive_lifetime` unused. A query that hangs
 (a database that stopped answering) is cut off by the watchdog: a connection lent for longer than COMMAND_TIMEOUT
 is terminated, which fails its query with a connection error (a 503, as asyncpg's command timeout gave, without
@@ -31,11 +31,6 @@ HOUSEKEEPING_INTERVAL = 1.0
 Init = Callable[[asyncpg.Connection], Awaitable[None]]
 
 
-def _expire(waiter: asyncio.Future[asyncpg.Connection]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError("no database connection became free in time"))
-
-
 class Pool:
     """A bounded set of connections to one database, lent one at a time (see the module docstring)."""
 
@@ -50,7 +45,7 @@ class Pool:
         self._free: list[tuple[asyncpg.Connection, float]] = []  # idle, with the time each came back; newest last
         self._lent: dict[asyncpg.Connection, float] = {}  # lent, with the time each was lent
         self._opening = 0
-        self._waiters: deque[asyncio.Future[asyncpg.Connection]] = deque()
+        self._waiters: deque[tuple[asyncio.Future[asyncpg.Connection], float]] = deque()  # with their deadline
         self._closing = False
         self._drained: asyncio.Event | None = None
         self._housekeeper: asyncio.Task[None] | None = None
@@ -81,7 +76,7 @@ class Pool:
         """Stop lending, let lent connections come back, then close every connection."""
         self._closing = True
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter = self._waiters.popleft()[0]
             if not waiter.done():
                 waiter.set_exception(asyncpg.InterfaceError("pool is closing"))
         if self._lent:
@@ -114,18 +109,14 @@ class Pool:
         return await self._wait()
 
     async def _wait(self) -> asyncpg.Connection:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[asyncpg.Connection] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_later(ACQUIRE_TIMEOUT, _expire, waiter)
+        waiter: asyncio.Future[asyncpg.Connection] = asyncio.get_running_loop().create_future()
+        self._waiters.append((waiter, time.monotonic() + ACQUIRE_TIMEOUT))  # the housekeeper expires it
         try:
             return await waiter  # `give` marked it lent
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.give(waiter.result())  # handed over just as the caller went away: pass it on
             raise
-        finally:
-            timer.cancel()
 
     def give(self, conn: asyncpg.Connection, reusable: bool = True) -> None:
         """Take back a lent connection; `reusable=False` (the caller was interrupted mid-query) drops it."""
@@ -137,7 +128,7 @@ class Pool:
         else:
             waiters = self._waiters
             while waiters:
-                waiter = waiters.popleft()
+                waiter = waiters.popleft()[0]
                 if not waiter.done():
                     self._lent[conn] = time.monotonic()
                     waiter.set_result(conn)
@@ -148,7 +139,7 @@ class Pool:
 
     def _refill(self) -> None:
         """A connection was dropped while callers wait: open one in its place for the first of them."""
-        if self._closing or not any(not w.done() for w in self._waiters):
+        if self._closing or not self.waiting():
             return
         self._opening += 1  # counted now, so that concurrent drops do not open more than were dropped
         task = asyncio.get_running_loop().create_task(self._open_for_waiter())
@@ -158,7 +149,7 @@ class Pool:
         try:
             conn = await self._open(counted=True)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiter, who maps it (503)
-            for waiter in self._waiters:
+            for waiter, _ in self._waiters:
                 if not waiter.done():
                     waiter.set_exception(exc if isinstance(exc, Exception) else asyncpg.InterfaceError(str(exc)))
                     break
@@ -189,8 +180,14 @@ class Pool:
                 self.sweep(time.monotonic())
 
     def sweep(self, now: float) -> None:
-        """Terminate connections lent for longer than COMMAND_TIMEOUT (a hung query), and close the oldest idle
-        connections above `min_size` that have been unused for `max_inactive_lifetime`."""
+        """Fail callers that have waited ACQUIRE_TIMEOUT for a connection, terminate connections lent for longer
+        than COMMAND_TIMEOUT (a hung query), and close the oldest idle connections above `min_size` that have been
+        unused for `max_inactive_lifetime`. (Once a second: no timer per wait or per query.)"""
+        waiters = self._waiters
+        while waiters and (waiters[0][0].done() or waiters[0][1] <= now):  # first come, first expired
+            waiter = waiters.popleft()[0]
+            if not waiter.done():
+                waiter.set_exception(TimeoutError("no database connection became free in time"))
         for conn, since in list(self._lent.items()):
             if now - since > COMMAND_TIMEOUT:
                 conn.terminate()  # its query fails at once; `give` then drops it
@@ -241,7 +238,7 @@ class Pool:
 
     def waiting(self) -> int:
         """Callers waiting for a connection."""
-        return sum(1 for waiter in self._waiters if not waiter.done())
+        return sum(1 for waiter, _ in self._waiters if not waiter.done())
 
 
 def _close_soon(conn: asyncpg.Connection) -> None:
