@@ -83,10 +83,10 @@ class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, P
                            t.audience, t.session, t.flow_id, t.requested_at, t.expires_at)
 
     async def insert_access_token_if_client(self, t: NewToken, client_updated_at: datetime) -> bool:
-        row = await self.fetchrow("insert_access_token_if_client", t.signature, t.request_id, t.client_id,
-                                  t.subject, t.scope, t.audience, t.session, t.flow_id, t.requested_at,
-                                  t.expires_at, client_updated_at)
-        return row is not None
+        status = await self.execute("insert_access_token_if_client", t.signature, t.request_id, t.client_id,
+                                    t.subject, t.scope, t.audience, t.session, t.flow_id, t.requested_at,
+                                    t.expires_at, client_updated_at)
+        return status == "INSERT 0 1"  # the command tag, instead of RETURNING a row to decode
 
     async def get_access_token(self, signature: str) -> TokenRecord | None:
         row = await self.fetchrow("get_access_token", signature, retry=True)

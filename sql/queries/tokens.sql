@@ -4,12 +4,11 @@ INSERT INTO hydralite_access_token (signature, request_id, client_id, subject, s
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: insert_access_token_if_client
--- For a client remembered in memory: insert only if its row is unchanged since it was verified.
+-- For a client remembered in memory: insert only if its row is unchanged since it was verified (status INSERT 0 1).
 INSERT INTO hydralite_access_token (signature, request_id, client_id, subject, scope, audience, session, flow_id,
                                     requested_at, expires_at)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-WHERE EXISTS (SELECT 1 FROM hydralite_client WHERE id = $3 AND updated_at = $11)
-RETURNING 1;
+WHERE EXISTS (SELECT 1 FROM hydralite_client WHERE id = $3 AND updated_at = $11);
 
 -- name: get_access_token
 -- A token whose client is gone is dead, as in Hydra (it loads the client with the token); no foreign key since 0007.
