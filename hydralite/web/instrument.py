@@ -9,7 +9,7 @@ pass). Per request it allocates one closure and one small list; labels are cache
 from __future__ import annotations
 
 import logging
-import os
+import random
 import time
 from typing import Any
 
@@ -37,7 +37,9 @@ def _request_id(headers: Any) -> str:
             if 0 < len(value) <= _MAX_REQUEST_ID and value.isascii() and all(0x21 <= c <= 0x7E for c in value):
                 return value.decode()
             break
-    return os.urandom(16).hex()  # 128 random bits, cheaper than formatting a UUID
+    # 128 bits for uniqueness, not secrecy: the random module's generator (reseeded in forked workers) instead of
+    # a getrandom() system call per request.
+    return f"{random.getrandbits(128):032x}"
 
 
 class Instrument:
@@ -74,8 +76,7 @@ class Instrument:
                 level = 0
         token = logs.request_id.set(rid)
         if level and self.log_debug:
-            logs.log_fields(logs.request_log, logging.DEBUG, "started handling request",
-                            {"http_request": logs.http_request(scope)})
+            logs.log_request(logs.request_log, logging.DEBUG, "started handling request", scope)
         # status, body size, response headers, first bytes of an error body
         state: list[Any] = [499, 0, None, None]  # 499: the client went away before any response
 
@@ -109,13 +110,9 @@ class Instrument:
 
     def _log(self, level: int, scope: Scope, state: list[Any], seconds: float) -> None:
         status = state[0]
-        fields = {"http_request": logs.http_request(scope),
-                  "http_response": logs.http_response(status, state[1], int(seconds * 1e9), state[2])}
-        if status >= 400 and state[3]:
-            error = logs.error_details(status, state[3])
-            if error:
-                fields["error"] = error
-        logs.log_fields(logs.request_log, level, "completed handling request", fields)
+        error = logs.error_details(status, state[3]) if status >= 400 and state[3] else None
+        logs.log_request(logs.request_log, level, "completed handling request", scope, status, state[1],
+                         int(seconds * 1e9), state[2], error or None)
 
 
 def instrument(app: ASGIApp) -> ASGIApp:
