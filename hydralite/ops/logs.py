@@ -225,9 +225,13 @@ def _timestamp(created: float) -> str:
     return "%s%06dZ" % (second[1], int((created - whole) * 1e6))  # noqa: UP031 - quicker than an f-string here
 
 
+#: How long a line written inside an event loop may wait for the lines after it (one write call for all of them).
+FLUSH_DELAY = 0.01
+
+
 class LineWriter(logging.Handler):
-    """Writes formatted lines to a stream; inside an event loop, lines are gathered and written together once per
-    loop iteration (one write for all the request lines of an iteration instead of one per line).
+    """Writes formatted lines to a stream; inside an event loop, lines are gathered and written together at most
+    FLUSH_DELAY later (under load, one write call for a few dozen request lines instead of one per request).
 
     Every line, from any logger or thread, passes through the same buffer, so lines keep their order; outside the
     loop's thread (or with no loop) the buffer is written first and the line at once. `flush()` (called by
@@ -238,6 +242,7 @@ class LineWriter(logging.Handler):
         self.stream = stream
         self._lines: list[str] = []
         self._guard = threading.Lock()
+        self._scheduled: object = None  # the loop a flush is scheduled on
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -250,14 +255,16 @@ class LineWriter(logging.Handler):
         with self._guard:
             if loop is not None:
                 self._lines.append(line)
-                if len(self._lines) == 1:
-                    loop.call_soon(self.flush)
+                if self._scheduled is not loop:  # none yet, or on a loop that ended before its flush
+                    self._scheduled = loop
+                    loop.call_later(FLUSH_DELAY, self.flush)
                 return
             self._lines.append(line)
             self._write()
 
     def flush(self) -> None:
         with self._guard:
+            self._scheduled = None
             self._write()
 
     def _write(self) -> None:
