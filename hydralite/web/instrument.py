@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hydralite.ops import logs, metrics
 from hydralite.web.common import PathNormalizer
+from hydralite.web.whole_body import WholeBody
 
 METRICS_PATH = "/admin/metrics/prometheus"
 #: Hydra's `request_log.disable_for_health` paths; we log them at debug instead of info by default.
@@ -116,11 +117,12 @@ class Instrument:
 
 
 def instrument(app: ASGIApp) -> ASGIApp:
-    """Put the Instrument just inside the app's PathNormalizer (or around the app when there is none)."""
+    """Put the Instrument just inside the app's PathNormalizer (or around the app when there is none), with
+    web/whole_body.py's WholeBody right inside it (keep-alive connections stay usable after early answers)."""
     if isinstance(app, PathNormalizer):
-        app.app = Instrument(app.app)
+        app.app = Instrument(WholeBody(app.app))
         return app
-    return Instrument(app)
+    return Instrument(WholeBody(app))
 
 
 async def _metrics_page(request: Request) -> Response:

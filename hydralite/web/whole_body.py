@@ -1,0 +1,60 @@
+"""A response ends only after the request body has arrived, so the keep-alive connection stays usable.
+
+Hypercorn reuses an HTTP/1.1 connection only if the request has been received to its end when the response
+ends; otherwise it closes the connection, and a client that sends its next request on it (httpx, urllib3, the
+Hydra SDKs) gets "server disconnected". That happens whenever a handler answers before the body is in: a 401
+or 404 sent without reading the body. Go's net/http, which Hydra uses, reads the rest of an unread body after
+the handler for the same reason. Here the last body message of such a response waits for the request body
+(read and dropped, at most MAX_DRAIN bytes; Hypercorn's read timeout bounds a client that stops sending).
+Requests without a body, and handlers that read theirs (the token and introspection endpoints), pay one scan
+of the headers.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hydralite.web.common import MAX_DRAIN
+
+
+def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"content-length":
+            return value.strip() not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+class WholeBody:
+    """Holds the end of a response until the request body has been received (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _declares_body(scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        received = False  # the request body has been seen to its end (or the client went away)
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                received = True
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal received
+            if not received and message["type"] == "http.response.body" and not message.get("more_body", False):
+                received = True
+                seen = 0
+                while seen <= MAX_DRAIN:
+                    rest = await receive()
+                    if rest["type"] != "http.request" or not rest.get("more_body", False):
+                        break
+                    seen += len(rest.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive_wrapper, send_wrapper)
