@@ -120,9 +120,10 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
                  ready: Callable[[], None] | None = None) -> None:
     from hypercorn.asyncio import serve
 
-    from hydralite.web import one_write
+    from hydralite.web import keep_alive, one_write
 
     one_write.install()  # each response in one socket write
+    keep_alive.install()  # the keep-alive timeout as a timer, not a task per request
     pool = await create_pool(dsn, max_size=config.pool_max_size, warm=True)  # no connection opened per request
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
