@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -11,14 +14,33 @@ from hypercorn.config import Config
 from hydralite.web import one_write
 
 
-def free_port() -> int:
+@asynccontextmanager
+async def connected(app: Any) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A Hypercorn serving `app` on a free port, and one connection to it."""
+    assert one_write.install() is True
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        port = s.getsockname()[1]
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = config.errorlog = None
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        for _ in range(100):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        yield reader, writer
+        writer.close()
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
 
 
 async def test_the_head_waits_for_the_body_and_both_arrive_in_one_read():
-    assert one_write.install() is True
     body_may_go = asyncio.Event()
 
     async def app(scope, receive, send):
@@ -29,19 +51,7 @@ async def test_the_head_waits_for_the_body_and_both_arrive_in_one_read():
         await body_may_go.wait()
         await send({"type": "http.response.body", "body": b"hello"})
 
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = config.errorlog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-    try:
-        for _ in range(100):
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+    async with connected(app) as (reader, writer):
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         await writer.drain()
         try:
@@ -52,15 +62,9 @@ async def test_the_head_waits_for_the_body_and_both_arrive_in_one_read():
         body_may_go.set()
         first = await asyncio.wait_for(reader.read(65536), 5)
         assert first.startswith(b"HTTP/1.1 200 ") and first.endswith(b"\r\n\r\nhello")
-        writer.close()
-    finally:
-        stop.set()
-        await asyncio.wait_for(server, 10)
 
 
 async def test_an_interim_100_continue_is_not_held_back():
-    assert one_write.install() is True
-
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
@@ -68,19 +72,7 @@ async def test_an_interim_100_continue_is_not_held_back():
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": message.get("body", b"")[:2]})
 
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = config.errorlog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-    try:
-        for _ in range(100):
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+    async with connected(app) as (reader, writer):
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
         await writer.drain()
         interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
@@ -89,7 +81,3 @@ async def test_an_interim_100_continue_is_not_held_back():
         await writer.drain()
         final = await asyncio.wait_for(reader.readuntil(b"ok"), 5)
         assert final.startswith(b"HTTP/1.1 200 ")
-        writer.close()
-    finally:
-        stop.set()
-        await asyncio.wait_for(server, 10)
