@@ -4,16 +4,18 @@ stay, and a shutting-down server closes its idle connections at once."""
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+import pytest
 
 from hydralite.web import keep_alive
+from tests.hypercorn_app import connect, served
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture(autouse=True)
+def installed():
+    assert keep_alive.install() is True
 
 
 async def app(scope, receive, send):
@@ -21,35 +23,6 @@ async def app(scope, receive, send):
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
-
-
-@asynccontextmanager
-async def hypercorn(keep_alive_timeout: float) -> AsyncIterator[tuple[int, asyncio.Event, asyncio.Task]]:
-    assert keep_alive.install() is True
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = config.errorlog = None
-    config.keep_alive_timeout = keep_alive_timeout
-    config.graceful_timeout = 30
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-    try:
-        yield port, stop, task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 40)
-
-
-async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    for _ in range(100):
-        try:
-            return await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError("the server did not start")
 
 
 async def get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
@@ -60,7 +33,7 @@ async def get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> byt
 
 
 async def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_stays_open():
-    async with hypercorn(keep_alive_timeout=0.5) as (port, _, _):
+    async with served(app, keep_alive_timeout=0.5, graceful_timeout=30) as (port, _, _):
         reader, writer = await connect(port)
         for _ in range(4):  # 0.2 s apart: never idle for 0.5 s
             assert (await get(reader, writer)).endswith(b"\r\n\r\nok")
@@ -70,7 +43,7 @@ async def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy
 
 
 async def test_a_shutting_down_server_closes_its_idle_connections_at_once():
-    async with hypercorn(keep_alive_timeout=30) as (port, stop, task):
+    async with served(app, keep_alive_timeout=30, graceful_timeout=30) as (port, stop, task):
         reader, writer = await connect(port)
         assert (await get(reader, writer)).endswith(b"ok")
         stop.set()

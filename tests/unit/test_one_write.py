@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
-
 from hydralite.web import one_write
+from tests.hypercorn_app import connect, served
 
 
 @asynccontextmanager
 async def connected(app: Any) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    """A Hypercorn serving `app` on a free port, and one connection to it."""
+    """A Hypercorn serving `app`, and one connection to it."""
     assert one_write.install() is True
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = config.errorlog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-    try:
-        for _ in range(100):
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+    async with served(app) as (port, _, _):
+        reader, writer = await connect(port)
         yield reader, writer
         writer.close()
-    finally:
-        stop.set()
-        await asyncio.wait_for(server, 10)
 
 
 async def test_the_head_waits_for_the_body_and_both_arrive_in_one_read():
