@@ -9,7 +9,7 @@ import re
 
 from hydralite.errors import InvalidGrant, InvalidRequest
 
-_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}\Z")
 
 
 def s256(verifier: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from hydralite.errors import InvalidScope
 
 # RFC 6749 §3.3: scope-token = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E
-_NQCHARS = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+_NQCHARS = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+\Z")
 
 
 def parse(text: str | None) -> list[str]:

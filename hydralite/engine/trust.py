@@ -31,7 +31,7 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500  # keysetpagination_v2's defaults
 _PAGE_TOKEN_TTL = 3600
 _COLUMN_LIMIT = 255  # Hydra's VARCHAR(255) for issuer, subject and key id
 _NIL = uuid.UUID(int=0)
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})\Z")
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 #: The JWS algs each public key type verifies (never `none` or HMAC).
 KEY_ALGS: dict[str, tuple[str, ...]] = {

@@ -66,3 +66,9 @@ def test_plain_and_missing_method_rejected():
     with pytest.raises(InvalidRequest):
         pkce.check_challenge("", "", required=True)
     pkce.check_challenge("", "", required=False)
+
+
+def test_pkce_verifier_with_a_trailing_newline_is_malformed():
+    verifier = "v" * 50
+    with pytest.raises(InvalidGrant):
+        pkce.verify(pkce.s256(verifier + "\n"), verifier + "\n")

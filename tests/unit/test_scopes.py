@@ -76,3 +76,10 @@ def test_parse_splits_dedupes_and_keeps_order():
 def test_parse_rejects_chars_outside_nqchar(bad):
     with pytest.raises(InvalidScope):
         parse(bad)
+
+
+@pytest.mark.parametrize("text", ["api\n", "0\n", "api\nread"])
+def test_a_newline_is_not_a_scope_character(text):
+    """`$` in a pattern matches before a trailing newline: NQCHAR (RFC 6749 appendix A.4) has none."""
+    with pytest.raises(InvalidScope):
+        parse(text)
