@@ -1,11 +1,12 @@
-"""A response ends only after the request body has arrived, so the keep-alive connection stays usable.
+"""A response is completed only after the request body has arrived, so the keep-alive connection stays usable.
 
 Hypercorn reuses an HTTP/1.1 connection only if the request has been received to its end when the response
 ends; otherwise it closes the connection, and a client that sends its next request on it (httpx, urllib3, the
 Hydra SDKs) gets "server disconnected". That happens whenever a handler answers before the body is in: a 401
 or 404 sent without reading the body. Go's net/http, which Hydra uses, reads the rest of an unread body after
-the handler for the same reason. Here the last body message of such a response waits for the request body
-(read and dropped, at most MAX_DRAIN bytes; Hypercorn's read timeout bounds a client that stops sending).
+the handler for the same reason. Here such a response is sent at once, but the message that ends it waits for
+the request body (read and dropped, at most MAX_DRAIN bytes; Hypercorn's read timeout bounds a client that
+stops sending), so Hypercorn sees the request complete when the response completes.
 Requests without a body, and handlers that read theirs (the token and introspection endpoints), pay one scan
 of the headers.
 """
@@ -27,7 +28,7 @@ def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 class WholeBody:
-    """Holds the end of a response until the request body has been received (see the module docstring)."""
+    """Holds the end of a response (not its bytes) until the request body has been received (see above)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -49,12 +50,15 @@ class WholeBody:
             nonlocal received
             if not received and message["type"] == "http.response.body" and not message.get("more_body", False):
                 received = True
+                # The client has the whole (sized) response now; the message that ends it follows the body.
+                await send({**message, "more_body": True})
                 seen = 0
                 while seen <= MAX_DRAIN:
                     rest = await receive()
                     if rest["type"] != "http.request" or not rest.get("more_body", False):
                         break
                     seen += len(rest.get("body", b""))
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         await self.app(scope, receive_wrapper, send_wrapper)
