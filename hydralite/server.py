@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import functools
 import logging
-import math
 import os
 import secrets as _secrets
 import signal
@@ -226,9 +225,10 @@ def serve(config: Config, which: str, workers: int = 1) -> None:
 
 
 def _share_pool(config: Config, dsn: str, workers: int) -> Config:
-    """max_conns bounds the server's connections, as it bounds Hydra's one process: each worker gets its share."""
+    """max_conns bounds the server's pooled connections, as it bounds Hydra's one process: each worker gets its
+    share, rounded down (at least one; each worker also holds one LISTEN connection, db/notify.py)."""
     total = config.pool_max_size or parse_dsn(dsn).max_size
-    return dataclasses.replace(config, pool_max_size=max(1, math.ceil(total / workers)))
+    return dataclasses.replace(config, pool_max_size=max(1, total // workers))
 
 
 def _worker(config: Config, dsn: str, sockets: dict[str, socket.socket], index: int,

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,7 @@ COMMAND_TIMEOUT = 10.0
 HOUSEKEEPING_INTERVAL = 1.0
 
 Init = Callable[[asyncpg.Connection], Awaitable[None]]
+log = logging.getLogger("hydralite.db")
 
 
 class Pool:
@@ -49,6 +51,7 @@ class Pool:
         self._closing = False
         self._drained: asyncio.Event | None = None
         self._housekeeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # opens and closes in the background
 
     # Start and stop.
 
@@ -91,16 +94,20 @@ class Pool:
 
     async def take(self) -> asyncpg.Connection:
         """A connection for the caller alone until `give`: a free one, a new one, or the next one given back."""
+        if self._closing:
+            raise asyncpg.InterfaceError("pool is closing")
         free = self._free
         while free:
             conn = free.pop()[0]
             if not conn.is_closed():
                 self._lent[conn] = time.monotonic()
                 return conn
-        if self._closing:
-            raise asyncpg.InterfaceError("pool is closing")
         if len(self._lent) + self._opening < self._max:
-            conn = await self._open()
+            try:
+                conn = await self._open()
+            except BaseException:
+                self._fill()  # the room this open had may serve a waiting caller
+                raise
             if self.is_closing():  # closed while this one opened
                 conn.terminate()
                 raise asyncpg.InterfaceError("pool is closing")
@@ -124,7 +131,7 @@ class Pool:
             return  # given back twice, or dropped by the watchdog meanwhile
         if not reusable or conn.is_closed() or conn.is_in_transaction():
             conn.terminate()
-            self._refill()
+            self._fill()
         else:
             waiters = self._waiters
             while waiters:
@@ -137,12 +144,20 @@ class Pool:
         if self._drained is not None and not self._lent:
             self._drained.set()
 
-    def _refill(self) -> None:
-        """A connection was dropped while callers wait: open one in its place for the first of them."""
-        if self._closing or not self.waiting():
+    def _fill(self) -> None:
+        """Open connections for waiting callers while there is room (after a drop, a failed open, each sweep)."""
+        if self._closing:
             return
-        self._opening += 1  # counted now, so that concurrent drops do not open more than were dropped
-        task = asyncio.get_running_loop().create_task(self._open_for_waiter())
+        wanted = self.waiting() - self._opening  # opens under way serve waiters too
+        while wanted > 0 and self.get_size() < self._max:
+            self._opening += 1  # counted now, so that concurrent calls do not open more than there is room for
+            self._spawn(self._open_for_waiter())
+            wanted -= 1
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_ignore)
 
     async def _open_for_waiter(self) -> None:
@@ -154,6 +169,9 @@ class Pool:
                     waiter.set_exception(exc if isinstance(exc, Exception) else asyncpg.InterfaceError(str(exc)))
                     break
             return
+        if self._closing:
+            conn.terminate()
+            return
         self._lent[conn] = time.monotonic()
         self.give(conn)
 
@@ -161,12 +179,14 @@ class Pool:
         if not counted:
             self._opening += 1
         try:
-            conn = await asyncpg.connect(self._dsn, **self._connect)
-            try:
-                await self._init(conn)
-            except BaseException:
-                conn.terminate()
-                raise
+            # asyncpg's timeout covers connecting and logging in; this bounds the codec set-up after it too.
+            async with asyncio.timeout(self._connect.get("timeout", ACQUIRE_TIMEOUT) + COMMAND_TIMEOUT):
+                conn = await asyncpg.connect(self._dsn, **self._connect)
+                try:
+                    await self._init(conn)
+                except BaseException:
+                    conn.terminate()
+                    raise
             return conn
         finally:
             self._opening -= 1
@@ -177,7 +197,10 @@ class Pool:
         with contextlib.suppress(asyncio.CancelledError):
             while not self._closing:
                 await asyncio.sleep(HOUSEKEEPING_INTERVAL)
-                self.sweep(time.monotonic())
+                try:
+                    self.sweep(time.monotonic())
+                except Exception:  # the housekeeper must outlive any surprise, or waiters would never expire
+                    log.exception("database pool housekeeping failed")
 
     def sweep(self, now: float) -> None:
         """Fail callers that have waited ACQUIRE_TIMEOUT for a connection, terminate connections lent for longer
@@ -191,11 +214,10 @@ class Pool:
         for conn, since in list(self._lent.items()):
             if now - since > COMMAND_TIMEOUT:
                 conn.terminate()  # its query fails at once; `give` then drops it
-        free = self._free
+        self._free = free = [entry for entry in self._free if not entry[0].is_closed()]  # gone with a restart
         while len(free) + len(self._lent) > self._min and free and now - free[0][1] > self._lifetime:
-            conn = free.pop(0)[0]
-            if not conn.is_closed():
-                _close_soon(conn)
+            self._spawn(free.pop(0)[0].close(timeout=2))
+        self._fill()
 
     # What callers and metrics read.
 
@@ -239,10 +261,6 @@ class Pool:
     def waiting(self) -> int:
         """Callers waiting for a connection."""
         return sum(1 for waiter, _ in self._waiters if not waiter.done())
-
-
-def _close_soon(conn: asyncpg.Connection) -> None:
-    asyncio.get_running_loop().create_task(conn.close(timeout=2)).add_done_callback(_ignore)
 
 
 def _ignore(task: asyncio.Task[Any]) -> None:

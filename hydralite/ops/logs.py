@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import http
 import logging
+import os
 import sys
 import threading
 import time
@@ -82,6 +83,7 @@ def setup(config: Config) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     _writer = handler
+    _flush_before_fork()
     root.setLevel(level_of(config.log_level))
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))  # request lines would print URLs
     logging.captureWarnings(True)  # Python warnings become log lines in the same format
@@ -316,6 +318,17 @@ def log_request(logger: logging.Logger, level: int, msg: str, scope: Mapping[str
     if error is not None:
         fields["error"] = error
     log_fields(logger, level, msg, fields)
+
+
+_fork_hook = False
+
+
+def _flush_before_fork() -> None:
+    """Lines gathered but not written yet must not be inherited (and written again) by a forked worker."""
+    global _fork_hook
+    if not _fork_hook:
+        os.register_at_fork(before=flush)
+        _fork_hook = True
 
 
 def flush() -> None:

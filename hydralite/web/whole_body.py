@@ -5,17 +5,23 @@ ends; otherwise it closes the connection, and a client that sends its next reque
 Hydra SDKs) gets "server disconnected". That happens whenever a handler answers before the body is in: a 401
 or 404 sent without reading the body. Go's net/http, which Hydra uses, reads the rest of an unread body after
 the handler for the same reason. Here such a response is sent at once, but the message that ends it waits for
-the request body (read and dropped, at most MAX_DRAIN bytes; Hypercorn's read timeout bounds a client that
-stops sending), so Hypercorn sees the request complete when the response completes.
+the request body (read and dropped: at most DRAIN_LIMIT bytes within DRAIN_SECONDS, else Hypercorn closes
+the connection as before), so Hypercorn sees the request complete when the response completes. Streaming
+responses, which read `receive` themselves while they send, are not wrapped here (none is).
 Requests without a body, and handlers that read theirs (the token and introspection endpoints), pay one scan
 of the headers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hydralite.web.common import MAX_DRAIN
+#: As Go's net/http: at most this much of an unread body is read to keep the connection, within DRAIN_SECONDS.
+DRAIN_LIMIT = 256 << 10
+DRAIN_SECONDS = 2.0
 
 
 def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -53,11 +59,13 @@ class WholeBody:
                 # The client has the whole (sized) response now; the message that ends it follows the body.
                 await send({**message, "more_body": True})
                 seen = 0
-                while seen <= MAX_DRAIN:
-                    rest = await receive()
-                    if rest["type"] != "http.request" or not rest.get("more_body", False):
-                        break
-                    seen += len(rest.get("body", b""))
+                with contextlib.suppress(TimeoutError):  # past the limits Hypercorn closes the connection
+                    async with asyncio.timeout(DRAIN_SECONDS):
+                        while seen <= DRAIN_LIMIT:
+                            rest = await receive()
+                            if rest["type"] != "http.request" or not rest.get("more_body", False):
+                                break
+                            seen += len(rest.get("body", b""))
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 

@@ -121,3 +121,23 @@ async def test_close_waits_for_lent_connections_and_then_refuses(pool):
     pool.give(conn)
     await asyncio.wait_for(closing, 5)
     assert conn.is_closed() and pool.get_size() == 0
+
+
+async def test_the_sweep_forgets_idle_connections_the_database_closed(fresh_dsn):
+    pool = await create_pool(with_options(fresh_dsn, "sslmode=disable&max_conns=2&max_idle_conns=2"
+                                                     "&application_name=hl-pool-gone"), warm=True)
+    admin = await asyncpg.connect(with_options(fresh_dsn, "sslmode=disable").replace("postgres://", "postgresql://"))
+    try:
+        assert pool.get_size() == 2
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE application_name = 'hl-pool-gone'")
+        for _ in range(100):  # until the connections have noticed
+            if all(conn.is_closed() for conn, _ in pool._free):
+                break
+            await asyncio.sleep(0.05)
+        pool.sweep(time.monotonic())
+        assert pool.get_size() == 0
+        assert await pool.fetchval("SELECT 6") == 6
+    finally:
+        await admin.close()
+        await pool.close()

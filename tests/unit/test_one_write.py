@@ -62,3 +62,23 @@ async def test_an_interim_100_continue_is_not_held_back():
         await writer.drain()
         final = await asyncio.wait_for(reader.readuntil(b"ok"), 5)
         assert final.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_a_response_without_a_body_is_not_held_back_while_its_end_waits():
+    """web/whole_body.py ends an early answer only once the request body is in: Content-Length 0 goes at once."""
+    end_may_go = asyncio.Event()
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 401, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b"", "more_body": True})
+        await end_may_go.wait()
+        await send({"type": "http.response.body", "body": b""})
+
+    async with connected(app) as (reader, writer):
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 401 ")
+        end_may_go.set()

@@ -53,7 +53,7 @@ def test_bad_option_values_name_the_option(query):
 
 
 @pytest.mark.parametrize(("dsn_option", "workers", "share"), [
-    ("max_conns=20", 2, 10), ("max_conns=20", 3, 7), ("max_conns=1", 4, 1), ("", 2, DEFAULT_MAX_SIZE // 2)])
+    ("max_conns=20", 2, 10), ("max_conns=20", 3, 6), ("max_conns=1", 4, 1), ("", 2, DEFAULT_MAX_SIZE // 2)])
 def test_max_conns_bounds_the_server_so_each_worker_opens_its_share(dsn_option, workers, share):
     from hydralite.config import load
     from hydralite.server import _share_pool
@@ -69,4 +69,4 @@ def test_an_explicit_pool_size_is_the_total_too():
     from hydralite.server import _share_pool
 
     config = dataclasses.replace(load({"DSN": "memory"}, dev=True), pool_max_size=9)
-    assert _share_pool(config, "postgres://h@db/hydra?max_conns=20", 2).pool_max_size == 5
+    assert _share_pool(config, "postgres://h@db/hydra?max_conns=20", 2).pool_max_size == 4
