@@ -71,7 +71,7 @@ def routes(admin: FlowAdmin) -> list[Route]:
             raise InvalidRequest("Query parameter 'subject' is not defined but should have been.")
         try:
             size = min(max(int(q.get("page_size") or 100), 1), 500)
-            offset = max(int(q.get("page_token") or 0), 0)
+            offset = min(max(int(q.get("page_token") or 0), 0), 1 << 31)  # past any real list; fits the SQL
         except ValueError as exc:  # hydralite's page tokens are offsets, Hydra's are sealed keyset tokens
             raise InvalidRequest("Unable to parse pagination parameters: page_size and page_token must be integers."
                                  ) from exc
