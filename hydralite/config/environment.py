@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hydralite.config import web, workers
-from hydralite.config.model import Config, ConfigError, parse_bool, parse_duration, parse_list
+from hydralite.config.model import Config, ConfigError, env_duration, parse_bool, parse_list
 
 #: Hydra configuration keys hydralite implements; each is read from the environment name
 #: `key.upper().replace(".", "_")`. Every other key of Hydra's schema is accepted and reported as not supported.
@@ -104,19 +104,15 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
     values["admin_host"] = env.get("SERVE_ADMIN_HOST", "")
 
     for name, attr in _TTL_NAMES.items():
-        raw = env.get(name, "")
-        if raw.strip():
-            try:
-                ttl = parse_duration(raw)
-            except ValueError as exc:
-                problems.append(f"{name}: {exc}")
-                continue
-            # Only refresh tokens may live forever (-1, as Hydra); a zero TTL would mint dead tokens.
-            if ttl <= 0 and not (name == "TTL_REFRESH_TOKEN" and ttl == -1):
-                problems.append(f"{name}: must be a positive duration" +
-                                (" (or -1 for never)" if name == "TTL_REFRESH_TOKEN" else ""))
-                continue
-            values[attr] = ttl
+        ttl = env_duration(env, name, problems)
+        if ttl is None:
+            continue
+        # Only refresh tokens may live forever (-1, as Hydra); a zero TTL would mint dead tokens.
+        if ttl <= 0 and not (name == "TTL_REFRESH_TOKEN" and ttl == -1):
+            problems.append(f"{name}: must be a positive duration" +
+                            (" (or -1 for never)" if name == "TTL_REFRESH_TOKEN" else ""))
+            continue
+        values[attr] = ttl
 
     strategy = env.get("STRATEGIES_SCOPE", "wildcard").strip().lower() or "wildcard"
     if strategy not in ("wildcard", "exact"):
@@ -149,12 +145,9 @@ def from_env(source: Mapping[str, str | list[str]], *, dev: bool | None = None,
     values["jwt_grant_iat_optional"] = parse_bool(env.get("OAUTH2_GRANT_JWT_IAT_OPTIONAL", ""))
     omit = env.get("OAUTH2_GRANT_JWT_OMIT_ASSERTION_AUDIENCE", "").strip()
     values["jwt_grant_omit_assertion_audience"] = parse_bool(omit) if omit else True
-    raw_max_ttl = env.get("OAUTH2_GRANT_JWT_MAX_TTL", "").strip()
-    if raw_max_ttl:
-        try:
-            values["jwt_grant_max_ttl"] = parse_duration(raw_max_ttl)
-        except ValueError as exc:
-            problems.append(f"OAUTH2_GRANT_JWT_MAX_TTL: {exc}")
+    max_ttl = env_duration(env, "OAUTH2_GRANT_JWT_MAX_TTL", problems)
+    if max_ttl is not None:
+        values["jwt_grant_max_ttl"] = max_ttl
     raw_scope = lists.get("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE") or env.get(
         "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE", "")
     if raw_scope and (isinstance(raw_scope, list) or raw_scope.strip()):
@@ -263,16 +256,11 @@ USER_CODE_PRESETS = {"high": (8, "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3
 def _device_settings(env: Mapping[str, str], values: dict[str, object], problems: list[str]) -> None:
     """oauth2.device_authorization.* and hydralite's own limit on wrong user codes."""
     name = "OAUTH2_DEVICE_AUTHORIZATION_TOKEN_POLLING_INTERVAL"
-    raw = env.get(name, "").strip()
-    if raw:
-        try:
-            interval = parse_duration(raw)
-        except ValueError as exc:
-            problems.append(f"{name}: {exc}")
-        else:
-            if interval < 1:  # the response carries whole seconds; Hydra would announce 0
-                problems.append(f"{name}: must be at least 1s")
-            values["device_polling_interval"] = interval
+    interval = env_duration(env, name, problems)
+    if interval is not None:
+        if interval < 1:  # the response carries whole seconds; Hydra would announce 0
+            problems.append(f"{name}: must be at least 1s")
+        values["device_polling_interval"] = interval
     preset = env.get("OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET", "").strip() or "high"
     if preset not in USER_CODE_PRESETS:  # Hydra logs this and falls back to "high"
         problems.append(f"OAUTH2_DEVICE_AUTHORIZATION_USER_CODE_ENTROPY_PRESET: must be high, medium or low, "

@@ -31,6 +31,18 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(text))
 
 
+def env_duration(env: Mapping[str, str], name: str, problems: list[str]) -> float | None:
+    """The duration in `name`, or None when it is unset or blank; an unparsable one becomes a line in `problems`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        problems.append(f"{name}: {exc}")
+        return None
+
+
 def format_duration(seconds: float) -> str:
     """Format seconds as Go prints a time.Duration ("1h0m0s", "30m0s", "1.5s", "100ms", "1.5µs")."""
     ns = round(seconds * 1e9)

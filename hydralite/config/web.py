@@ -12,8 +12,8 @@ from hydralite.config.model import (
     CORS_METHODS,
     CorsConfig,
     HookConfig,
+    env_duration,
     parse_bool,
-    parse_duration,
     parse_list,
 )
 
@@ -50,16 +50,11 @@ def parse(env: Mapping[str, str], lists: Lists, values: dict[str, object], probl
     """Fill the hook and CORS fields of `values`; append one line per problem."""
     values["token_hook"] = _hook(env, "OAUTH2_TOKEN_HOOK", problems)
     values["refresh_token_hook"] = _hook(env, "OAUTH2_REFRESH_TOKEN_HOOK", problems)
-    raw = env.get("HYDRALITE_TOKEN_HOOK_TIMEOUT", "").strip()
-    if raw:
-        try:
-            timeout = parse_duration(raw)
-        except ValueError as exc:
-            problems.append(f"HYDRALITE_TOKEN_HOOK_TIMEOUT: {exc}")
-        else:
-            if timeout <= 0:
-                problems.append("HYDRALITE_TOKEN_HOOK_TIMEOUT: must be a positive duration")
-            values["token_hook_timeout"] = timeout
+    timeout = env_duration(env, "HYDRALITE_TOKEN_HOOK_TIMEOUT", problems)
+    if timeout is not None:
+        if timeout <= 0:
+            problems.append("HYDRALITE_TOKEN_HOOK_TIMEOUT: must be a positive duration")
+        values["token_hook_timeout"] = timeout
     values["cors_public"] = _cors(env, lists, "SERVE_PUBLIC_CORS_", problems)
     values["cors_admin"] = _cors(env, lists, "SERVE_ADMIN_CORS_", problems)
 
