@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from hydralite.db import migrate
+from hydralite.db.batches import Batches
 from hydralite.db.device_repository import PgDeviceStore
 from hydralite.db.flows_repository import PgFlowStore
 from hydralite.db.keys_repository import PgKeyStore
@@ -41,9 +42,18 @@ def _token(row: asyncpg.Record) -> TokenRecord:
                        active=row["active"], flow_id=row["flow_id"])
 
 
+#: What the tokens of one batched insert share: client id, subject, scope, audience, flow id, the client's updated_at.
+TokenGroup = tuple[str, str, tuple[str, ...], tuple[str, ...], str | None, datetime]
+
+
 class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, PgDeviceStore,
                    PgLogoutStore):
     """Every store the engine uses, over one pool (checked against engine.repository.Repository below)."""
+
+    def __init__(self, pool: Pool):
+        super().__init__(pool)
+        self._token_inserts: Batches[TokenGroup, NewToken, bool] = Batches(self._insert_tokens_if_client)
+        self._token_reads: Batches[None, str, dict[str, TokenRecord]] = Batches(self._get_access_tokens)
 
     # health
 
@@ -83,14 +93,25 @@ class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, P
                            t.audience, t.session, t.flow_id, t.requested_at, t.expires_at)
 
     async def insert_access_token_if_client(self, t: NewToken, client_updated_at: datetime) -> bool:
-        status = await self.execute("insert_access_token_if_client", t.signature, t.request_id, t.client_id,
-                                    t.subject, t.scope, t.audience, t.session, t.flow_id, t.requested_at,
-                                    t.expires_at, client_updated_at)
-        return status == "INSERT 0 1"  # the command tag, instead of RETURNING a row to decode
+        # Concurrent tokens of one client go in one statement (db/batches.py).
+        group = (t.client_id, t.subject, tuple(t.scope), tuple(t.audience), t.flow_id, client_updated_at)
+        return await self._token_inserts.submit(group, t)
+
+    async def _insert_tokens_if_client(self, group: TokenGroup, tokens: list[NewToken]) -> bool:
+        client_id, subject, scope, audience, flow_id, updated_at = group
+        status = await self.execute("insert_access_tokens_if_client", [t.signature for t in tokens],
+                                    [t.request_id for t in tokens], [t.session for t in tokens],
+                                    [t.requested_at for t in tokens], [t.expires_at for t in tokens], client_id,
+                                    subject, list(scope), list(audience), flow_id, updated_at)
+        return status != "INSERT 0 0"  # the command tag: every row, or none when the client row changed
 
     async def get_access_token(self, signature: str) -> TokenRecord | None:
-        row = await self.fetchrow("get_access_token", signature, retry=True)
-        return _token(row) if row else None
+        # Concurrent look-ups go in one statement (db/batches.py).
+        return (await self._token_reads.submit(None, signature)).get(signature)
+
+    async def _get_access_tokens(self, _: None, signatures: list[str]) -> dict[str, TokenRecord]:
+        rows = await self.fetch("get_access_tokens", signatures, retry=True)
+        return {row["signature"]: _token(row) for row in rows}
 
     async def get_refresh_token(self, signature: str) -> TokenRecord | None:
         row = await self.fetchrow("get_refresh_token", signature, retry=True)
