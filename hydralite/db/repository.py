@@ -1,7 +1,10 @@
 """The PostgreSQL repository: short typed methods over the named queries in sql/queries.
 
 Clients and tokens live here; flows, sessions and codes in flows_repository, key sets in
-keys_repository; all share PgStore (db/store.py) for pooling and failure translation.
+keys_repository; all share PgStore (db/store.py) for pooling and failure translation. The two statements of the
+hot paths, the client_credentials token insert and the access-token look-up, are batched (db/batches.py): what
+concurrent requests of a worker submit in one loop iteration goes to PostgreSQL as one statement. A batch's
+database span (tracing) belongs to the trace of the request that opened the batch.
 """
 
 from __future__ import annotations
