@@ -25,7 +25,7 @@ from hydralite.config import Config, ConfigError
 from hydralite.db import migrate, notify
 from hydralite.db.embedded import EmbeddedPostgres
 from hydralite.db.pool import create_pool, parse_dsn
-from hydralite.db.repository import PgRepository
+from hydralite.db.repository import PgRepository, warm_up
 from hydralite.engine import backchannel
 from hydralite.engine.core import Engine
 from hydralite.ops import logs, metrics, tracing
@@ -123,7 +123,8 @@ async def _serve(config: Config, dsn: str, sockets: dict[str, socket.socket], st
 
     one_write.install()  # each response in one socket write
     keep_alive.install()  # the keep-alive timeout as a timer, not a task per request
-    pool = await create_pool(dsn, max_size=config.pool_max_size, warm=True)  # no connection opened per request
+    # No connection opened per request, and the hot statements prepared on each connection when it opens.
+    pool = await create_pool(dsn, max_size=config.pool_max_size, warm=True, prepare=warm_up)
     repo = PgRepository(pool)
     engine = Engine.build(config, repo)
     invalidations = notify.attach(engine.keys, pool, dsn)  # key changes made by other workers and servers

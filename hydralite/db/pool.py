@@ -7,6 +7,7 @@ PostgreSQL as session settings and the connection would fail.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -80,15 +81,26 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, max_size: int = 0, warm: bool = False) -> Pool:
+def _then(prepare: Callable[[asyncpg.Connection], Awaitable[None]]) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    async def init(conn: asyncpg.Connection) -> None:
+        await _init_connection(conn)
+        await prepare(conn)
+
+    return init
+
+
+async def create_pool(dsn: str, *, max_size: int = 0, warm: bool = False,
+                      prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> Pool:
     """The pool (db/connections.py); `warm` (the server) opens all of it at start instead of max_idle_conns, so the
     first burst of requests after a start does not wait for connections (backend start, codec look-up) one by
     one. Those above max_idle_conns close after max_conn_idle_time unused. A database with no room for them now:
-    the pool starts with max_idle_conns and grows on demand, as without `warm`."""
+    the pool starts with max_idle_conns and grows on demand, as without `warm`. `prepare` runs on every new
+    connection after the codecs are set."""
     settings = parse_dsn(dsn)
     size = max_size or settings.max_size
     min_size = min(settings.min_size, size)
+    init = _init_connection if prepare is None else _then(prepare)
     pool = Pool(settings.dsn, min_size=min_size, max_size=size, max_inactive_lifetime=settings.max_inactive_lifetime,
-                init=_init_connection, connect={"timeout": settings.connect_timeout,
-                                                "server_settings": {"application_name": settings.application_name}})
+                init=init, connect={"timeout": settings.connect_timeout,
+                                    "server_settings": {"application_name": settings.application_name}})
     return await pool.start(size if warm else min_size)

@@ -9,7 +9,7 @@ database span (tracing) belongs to the trace of the request that opened the batc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -20,6 +20,7 @@ from hydralite.db.device_repository import PgDeviceStore
 from hydralite.db.flows_repository import PgFlowStore
 from hydralite.db.keys_repository import PgKeyStore
 from hydralite.db.logout_repository import PgLogoutStore
+from hydralite.db.queries import load
 from hydralite.db.registration_repository import PgRegistrationStore
 from hydralite.db.store import translate
 from hydralite.db.trust_repository import PgTrustStore
@@ -130,6 +131,27 @@ class PgRepository(PgFlowStore, PgKeyStore, PgRegistrationStore, PgTrustStore, P
 
     async def spend_jti(self, signature: str, expires_at: datetime) -> bool:
         return await self.fetchrow("spend_jti", signature, expires_at) is not None
+
+
+#: The hot paths' statements with arguments that touch no row (db/pool.py runs them on each new connection of the
+#: server): asyncpg looks up their parameter types (about 8 ms for the token insert's arrays) and prepares them
+#: then, instead of under the first requests after a start.
+_WARM_UP: tuple[tuple[str, tuple[Any, ...]], ...] = (
+    ("get_client", ("",)),
+    ("get_access_tokens", ([],)),
+    ("insert_access_tokens_if_client", ([], [], [], [], [], "", "", [], [], None, datetime.fromtimestamp(0, UTC))),
+)
+
+
+async def warm_up(conn: asyncpg.Connection) -> None:
+    """Prepare the hot statements on a new connection (before the migrations ran they cannot be: skipped)."""
+    queries = load()
+    try:
+        for name, args in _WARM_UP:
+            await conn.execute(queries[name], *args)
+        await conn.prepare(queries["insert_access_token"])  # the first token of a client not yet remembered
+    except asyncpg.PostgresError:
+        return
 
 
 if TYPE_CHECKING:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from hydralite import errors
 from hydralite.db.pool import create_pool
-from hydralite.db.repository import PgRepository
+from hydralite.db.repository import PgRepository, warm_up
 from hydralite.models import NewToken
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -91,3 +92,30 @@ async def test_concurrent_writes_and_look_ups_each_take_one_statement(fresh_dsn)
         assert ours == ["INSERT", "SELECT"], statements
     finally:
         await pool.close()
+
+
+async def test_a_new_server_connection_prepares_the_hot_statements_without_writing(fresh_dsn):
+    pool = await create_pool(fresh_dsn + ("&" if "?" in fresh_dsn else "?") + "sslmode=disable&max_conns=1",
+                             prepare=warm_up)
+    try:
+        repo = PgRepository(pool)
+        statements: list[str] = []
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            conn.add_query_logger(lambda logged: statements.append(logged.query))
+        await repo.insert_client("one", None, None, {"client_name": "one"}, NOW)
+        assert await repo.insert_access_token_if_client(_token("s", "one"), NOW)
+        assert (await repo.get_access_token("s")).client_id == "one"
+        assert not [s for s in statements if "pg_catalog" in s or "pg_type" in s]  # no type look-up under load
+        assert await _count(repo) == 1  # the warm-up wrote nothing
+    finally:
+        await pool.close()
+
+
+async def test_warming_up_a_database_not_yet_migrated_is_skipped(postgres):
+    conn = await asyncpg.connect(await postgres.create_database())
+    try:
+        await warm_up(conn)
+        assert not conn.is_in_transaction() and await conn.fetchval("SELECT 1") == 1
+    finally:
+        await conn.close()
