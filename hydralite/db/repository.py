@@ -148,8 +148,9 @@ async def warm_up(conn: asyncpg.Connection) -> None:
     queries = load()
     try:
         for name, args in _WARM_UP:
+            # Executed, not prepared: asyncpg's prepare() leaves the statement's implicit transaction, and its lock
+            # on the table, open until the connection's next statement (a TRUNCATE elsewhere would wait for it).
             await conn.execute(queries[name], *args)
-        await conn.prepare(queries["insert_access_token"])  # the first token of a client not yet remembered
     except asyncpg.PostgresError:
         return
 

@@ -112,6 +112,19 @@ async def test_a_new_server_connection_prepares_the_hot_statements_without_writi
         await pool.close()
 
 
+async def test_warmed_up_connections_hold_no_lock(fresh_dsn):
+    """A TRUNCATE (the testing kit's reset) must not wait for idle server connections."""
+    pool = await create_pool(fresh_dsn + ("&" if "?" in fresh_dsn else "?") + "sslmode=disable&max_conns=2",
+                             warm=True, prepare=warm_up)
+    other = await asyncpg.connect(fresh_dsn)
+    try:
+        await other.execute("SET lock_timeout = '2s'")
+        await other.execute("TRUNCATE hydralite_access_token, hydralite_client CASCADE")
+    finally:
+        await other.close()
+        await pool.close()
+
+
 async def test_warming_up_a_database_not_yet_migrated_is_skipped(postgres):
     conn = await asyncpg.connect(await postgres.create_database())
     try:
