@@ -90,12 +90,14 @@ class _Body:
 def accepted_login(body: Any) -> dict[str, Any]:
     """A `HandledLoginRequest`, as stored with the flow; the subject must not be empty."""
     b = _Body(body, "HandledLoginRequest", login_failure)
-    b.string("force_subject_identifier")
+    forced = b.string("force_subject_identifier")
     b.string("identity_provider_session_id")
     stored = {"subject": b.string("subject"), "remember": b.boolean("remember"),
               "remember_for": b.integer("remember_for"), "acr": b.string("acr"), "amr": b.strings("amr"),
               "context": b.data.get("context") or {},
               "extend_session_lifespan": b.boolean("extend_session_lifespan")}
+    if forced:  # kept only when set, as Hydra's flow keeps it (`fs,omitempty`); read by flows.seen_subject
+        stored["force_subject_identifier"] = forced
     if not stored["subject"]:
         raise InvalidRequest("Field 'subject' must not be empty.")
     return stored

@@ -30,6 +30,7 @@ from hydralite.errors import (
     RequestForbidden,
     RequestUnauthorized,
 )
+from hydralite.models import Client
 
 SESSION_COOKIE = "ory_hydra_session"
 #: The response_type of the login/consent requests the device flow makes (engine/device.py); clients never send it.
@@ -186,7 +187,7 @@ async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, co
         raise ClientError(InvalidRequest("Redirect URL is using an insecure protocol, http is only allowed for "
                                          "hosts with suffix 'localhost', for example: http://myapp.localhost/."), req)
     try:  # the `sub` this client sees (pairwise, OIDC Core §8), fixed now as Hydra fixes it in the session
-        seen = pairwise.subject_for(engine.config, req.client, flow["subject"])
+        seen = seen_subject(engine, req.client, flow)
     except OAuthError as exc:
         raise ClientError(exc, req) from exc
     if req.response_type != "code":  # implicit and hybrid (OIDC Core §3.2, §3.3): engine/response_types.py
@@ -198,6 +199,13 @@ async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, co
             raise ClientError(exc, req) from exc
         return respond({"redirect_uri": req.redirect_uri, "response_mode": req.response_mode}, values)
     return await issue_code(engine, req, flow, seen)
+
+
+def seen_subject(engine: Engine, client: Client, flow: Any) -> str:
+    """The `sub` this client sees for the flow: Hydra's ObfuscateSubjectIdentifier(client, flow.Subject,
+    flow.ForceSubjectIdentifier), the identifier forced at login accept winning for a pairwise client."""
+    forced = (flow["login"] or {}).get("force_subject_identifier") or ""
+    return pairwise.subject_for(engine.config, client, flow["subject"], forced)
 
 
 async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any, seen: str = "") -> Response:

@@ -4,7 +4,9 @@ A client registered with `subject_type: pairwise` sees `sub` = lowercase hex SHA
 where the sector is the client's `sector_identifier_uri` (the whole URI, as Hydra hashes it) or else the host
 (with port) of its only redirect URI. The value is computed once, when consent is given, and kept in the session
 that the code and tokens carry (`obfuscated_subject`), as Hydra keeps it in the ID token claims of the session:
-the ID token, userinfo and introspection (`obfuscated_subject`) read it from there.
+the ID token, userinfo and introspection (`obfuscated_subject`) read it from there. A login accepted with
+`force_subject_identifier` sets that value instead of the hash (pairwise clients only; introspection's `sub`
+stays the real subject).
 """
 
 from __future__ import annotations
@@ -67,14 +69,20 @@ def obfuscate(salt: str, subject: str, sector: str) -> str:
     return hashlib.sha256(f"{sector}{subject}{salt}".encode()).hexdigest()
 
 
-def subject_for(config: Config, client: Client, subject: str) -> str:
+def subject_for(config: Config, client: Client, subject: str, forced: str = "") -> str:
     """The `sub` this client sees (Hydra's ObfuscateSubjectIdentifier); raises InvalidRequest when a pairwise
-    client cannot get one (pairwise switched off, or no single sector)."""
+    client cannot get one (pairwise switched off, or no single sector).
+
+    `forced` is the login accept's `force_subject_identifier`: as in Hydra it replaces the computed pairwise value
+    (so the sector is not needed then) and means nothing to a public-subject client.
+    """
     if client.metadata.get("subject_type") != PAIRWISE:
         return subject
     if PAIRWISE not in supported_types(config):
         raise InvalidRequest(f"Subject Identifier Algorithm '{PAIRWISE}' was requested by OAuth 2.0 Client "
                              f"'{client.id}' but is not configured.")
+    if forced:
+        return forced
     return obfuscate(config.pairwise_salt, subject, _sector(client))
 
 
