@@ -6,6 +6,8 @@ forced value as `obfuscated_subject`); for a public-subject client it changes no
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 from joserfc import jwt
@@ -35,11 +37,15 @@ async def _sign_in_forced(browser: Browser, public: httpx.AsyncClient, client: d
     return out
 
 
+MakeClient = Callable[..., Awaitable[dict[str, Any]]]
+
+
 async def _keys(public: httpx.AsyncClient) -> KeySet:
     return KeySet.import_key_set((await public.get("/.well-known/jwks.json")).json())
 
 
-async def test_forced_identifier_is_the_pairwise_clients_sub(browser, public, admin, make_client):
+async def test_forced_identifier_is_the_pairwise_clients_sub(
+        browser: Browser, public: httpx.AsyncClient, admin: httpx.AsyncClient, make_client: MakeClient) -> None:
     subject, forced = f"user-{uuid.uuid4().hex[:8]}", f"forced-{uuid.uuid4().hex}"
     client = await _client(make_client, [ONE], subject_type="pairwise")
     tokens = await _sign_in_forced(browser, public, client, ONE, subject, forced)
@@ -57,7 +63,8 @@ async def test_forced_identifier_is_the_pairwise_clients_sub(browser, public, ad
     assert jwt.decode(refreshed.json()["id_token"], await _keys(public)).claims["sub"] == forced
 
 
-async def test_forced_identifier_needs_no_sector(browser, public, make_client):
+async def test_forced_identifier_needs_no_sector(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
     # Hydra returns the forced value before it looks for the sector, so two redirect hosts without a
     # sector_identifier_uri (invalid_request otherwise) do not matter.
     subject, forced = f"user-{uuid.uuid4().hex[:8]}", f"forced-{uuid.uuid4().hex}"
@@ -66,7 +73,8 @@ async def test_forced_identifier_needs_no_sector(browser, public, make_client):
     assert tokens["claims"]["sub"] == forced
 
 
-async def test_forced_identifier_means_nothing_to_a_public_subject_client(browser, public, admin, make_client):
+async def test_forced_identifier_means_nothing_to_a_public_subject_client(
+        browser: Browser, public: httpx.AsyncClient, admin: httpx.AsyncClient, make_client: MakeClient) -> None:
     subject, forced = f"user-{uuid.uuid4().hex[:8]}", f"forced-{uuid.uuid4().hex}"
     client = await _client(make_client, [ONE])
     assert client["subject_type"] == "public"
@@ -76,7 +84,8 @@ async def test_forced_identifier_means_nothing_to_a_public_subject_client(browse
     assert introspected["sub"] == subject and "obfuscated_subject" not in introspected
 
 
-async def test_without_a_forced_identifier_the_pairwise_hash_stays(browser, public, make_client):
+async def test_without_a_forced_identifier_the_pairwise_hash_stays(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
     subject = f"user-{uuid.uuid4().hex[:8]}"
     client = await _client(make_client, [ONE], subject_type="pairwise")
     tokens = await _sign_in_forced(browser, public, client, ONE, subject, "")
