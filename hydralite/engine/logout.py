@@ -1,10 +1,9 @@
 """OpenID Connect RP- and OP-initiated logout (REFERENCE.md §6c), with front- and back-channel logout.
 
-Logout requests are stored as Hydra v25 stores them (migration 0008): the challenge and the verifier are random
-UUIDs, a rejected request is gone for GET (404), a spent verifier makes GET answer 410; ending a session is
-idempotent. The request that actually deletes the login session (one statement) tells the clients that took part
-in it: back-channel in the background (engine/backchannel.py), front-channel through the iframes of the page it
-answers with.
+Logout challenges and verifiers are stateless: AES-GCM sealed with a purpose label, so a
+challenge can never be used as a verifier; ending a session is idempotent. The request that actually deletes
+the login session (one statement) tells the clients that took part in it: back-channel in the background
+(engine/backchannel.py), front-channel through the iframes of the page it answers with.
 """
 
 from __future__ import annotations
@@ -13,19 +12,19 @@ import html
 import json
 import logging
 import time
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
+
+from hydralite.crypto.sealing import Sealer
 from hydralite.engine import backchannel
 from hydralite.engine.authorize import Response
-from hydralite.engine.clients import rfc3339
 from hydralite.engine.core import Engine
 from hydralite.engine.flows import current_session, session_cookie_name
 from hydralite.engine.forms import Form, single
-from hydralite.errors import APIError, InvalidRequest, OAuthError, RequestUnauthorized, ResourceNotFound, not_found
+from hydralite.errors import InvalidRequest, OAuthError
 from hydralite.models import Client
 
 ID_TOKEN_SET = "hydra.openid.id-token"
@@ -106,23 +105,21 @@ async def end_session(engine: Engine, sid: str) -> list[Client]:
     return clients
 
 
-def _malformed(value: str) -> bool:
-    """A value no stored challenge or verifier can equal (UUIDs): answered as unknown without asking PostgreSQL,
-    which would refuse a NUL byte rather than find nothing."""
-    return not value or len(value) > 64 or "\x00" in value
-
-
-def _expired() -> OAuthError:
-    """Hydra's flow.ErrorLogoutFlowExpired."""
-    return RequestUnauthorized("The logout request has expired, please try the flow again.")
-
-
 class Logout:
-    """Hydra v25's logout flow. Its requests are stored (hydralite_logout_request): the challenge and the verifier
-    are random UUIDs as Hydra's, accept and reject flip Hydra's flags, spending the verifier marks it used."""
-
     def __init__(self, engine: Engine):
         self.engine = engine
+        secrets = engine.config.secrets_system
+        self.challenges = Sealer(secrets, purpose="logout_challenge")
+        self.verifiers = Sealer(secrets, purpose="logout_verifier")
+
+    def _open(self, sealer: Sealer, value: str) -> dict[str, Any] | None:
+        plain = sealer.open(value) if value else None
+        data = orjson.loads(plain) if plain else None
+        if not isinstance(data, dict):
+            return None
+        if data.get("requested_at", 0) + self.engine.config.ttl_login_consent_request < time.time():
+            return None
+        return data
 
     def _done(self, data: dict[str, Any] | None) -> str:
         if data and data.get("post_logout_redirect_uri"):
@@ -139,7 +136,7 @@ class Logout:
             return await self._finish(verifier, cookies)
         hint, redirect, state = (single(params, n) for n in ("id_token_hint", "post_logout_redirect_uri", "state"))
         session = await current_session(self.engine, cookies)
-        data: dict[str, Any] = {}
+        data: dict[str, Any] = {"requested_at": int(time.time()), "request_url": request_url}
         if not hint:
             if redirect or state:
                 raise InvalidRequest("Logout failed because query parameters state or post_logout_redirect_uri "
@@ -169,75 +166,40 @@ class Logout:
             if hinted is None:
                 return Response(location=self._done(data), status=302)
             data["subject"] = hinted["subject"]  # Hydra: the session's subject (the hint's may be pairwise)
-        # Hydra: RequestedAt rounded to the second, ExpiresAt = RequestedAt + ttl.login_consent_request (Hydra v25
-        # leaves both unset for an RP-initiated request, whose verifier then never expires; hydralite sets them).
-        requested_at = datetime.fromtimestamp(round(time.time()), UTC)
-        expires_at = requested_at + timedelta(seconds=self.engine.config.ttl_login_consent_request)
-        challenge = str(uuid.uuid4())
-        await self.engine.repo.insert_logout_request(
-            challenge, str(uuid.uuid4()), data["subject"], data["sid"], data["client_id"], request_url,
-            self._done(data), data["rp_initiated"], requested_at, expires_at)
+        challenge = self.challenges.seal(orjson.dumps(data))
         return Response(location=f"{self.engine.config.logout_url}?{urlencode({'logout_challenge': challenge})}",
                         status=302)
 
     async def _finish(self, verifier: str, cookies: dict[str, str]) -> Response:
-        """Hydra's completeLogout: the errors (unknown verifier, expired request) go to the error page."""
-        row = None if _malformed(verifier) else await self.engine.repo.use_logout_verifier(verifier)
-        if row is None:
-            raise ResourceNotFound()
-        if row["expires_at"] <= datetime.now(UTC):
-            raise _expired()
+        data = self._open(self.verifiers, verifier)
+        if data is None:
+            raise InvalidRequest("The logout verifier is invalid or has expired.")
         out: list[tuple[str, str, int]] = []
         session = await current_session(self.engine, cookies)
         clients: list[Client] = []
-        sid = row["sid"]
-        if sid and (row["rp_initiated"] or (session and session["id"] == sid)):
+        sid = data.get("sid") or ""
+        if sid and (data.get("rp_initiated") or (session and session["id"] == sid)):
             clients = await end_session(self.engine, sid)
         if session and session["id"] == sid:
             out.append((session_cookie_name(self.engine), "", 0))
-        redirect = row["redir_url"]
+        redirect = self._done(data)
         urls = frontchannel_urls(self.engine, clients, sid)
         if urls:  # OIDC Front-Channel Logout 1.0 §4: the OP renders the RPs' logout URIs in iframes
             return Response(location=redirect, status=200, body=frontchannel_page(redirect, urls), cookies=out)
         return Response(location=redirect, status=302, cookies=out)
 
-    async def request(self, challenge: str) -> dict[str, Any]:
-        """Hydra v25's getOAuth2LogoutRequest: unknown or rejected → 404 (its SQL no-rows error), verifier already
-        spent → 410 {redirect_to: request_url}; accepted but unspent still reads 200. The `client` key is left to the
-        caller (client_id). An expired request is 401, as hydralite's login and consent requests."""
-        row = None if _malformed(challenge) else await self.engine.repo.get_logout_request(challenge)
-        if row is None:
-            raise not_found()
-        if row["was_used"]:
-            raise APIError(410, "Gone", "The request has already been handled.",
-                           body={"redirect_to": row["request_url"]})
-        if row["expires_at"] <= datetime.now(UTC):
-            raise _expired()
-        out: dict[str, Any] = {"challenge": row["challenge"], "subject": row["subject"]}
-        if row["sid"]:
-            out["sid"] = row["sid"]  # Hydra: `json:"sid,omitempty"`
-        out.update(request_url=row["request_url"], rp_initiated=row["rp_initiated"],
-                   expires_at=rfc3339(row["expires_at"]), requested_at=rfc3339(row["requested_at"]),
-                   client_id=row["client_id"])
-        return out
+    def request(self, challenge: str) -> dict[str, Any] | None:
+        data = self._open(self.challenges, challenge)
+        if data is None:
+            return None
+        return {"challenge": challenge, "subject": data.get("subject", ""), "sid": data.get("sid", ""),
+                "request_url": data.get("request_url", ""), "rp_initiated": bool(data.get("rp_initiated")),
+                "client_id": data.get("client_id")}
 
-    async def accept(self, challenge: str) -> str:
-        """Hydra v25's acceptOAuth2LogoutRequest: pending, accepted (again: the same verifier), spent or rejected
-        (accept revives it) → 200 redirect_to; unknown → 404 (the SQL no-rows error of its GetLogoutRequest)."""
-        row = None if _malformed(challenge) else await self.engine.repo.accept_logout_request(
-            challenge, datetime.now(UTC))
-        if row is None:
-            raise not_found()
-        if row["expired"]:
-            raise _expired()
-        return (f"{self.engine.config.public_url}/oauth2/sessions/logout?"
-                f"{urlencode({'logout_verifier': row['verifier']})}")
-
-    async def reject(self, challenge: str) -> None:
-        """Hydra v25's rejectOAuth2LogoutRequest: any known request → 204 (again too); unknown → 404 x.ErrNotFound."""
-        row = None if _malformed(challenge) else await self.engine.repo.reject_logout_request(
-            challenge, datetime.now(UTC))
-        if row is None:
-            raise ResourceNotFound()
-        if row["expired"]:
-            raise _expired()
+    def accept(self, challenge: str) -> str | None:
+        data = self._open(self.challenges, challenge)
+        if data is None:
+            return None
+        data["requested_at"] = int(time.time())
+        verifier = self.verifiers.seal(orjson.dumps(data))
+        return f"{self.engine.config.public_url}/oauth2/sessions/logout?{urlencode({'logout_verifier': verifier})}"

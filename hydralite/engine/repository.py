@@ -236,26 +236,6 @@ class LogoutStorage(Protocol):
         """Clients with a consent under this session and a front- or back-channel logout URI."""
         ...
 
-    async def insert_logout_request(self, challenge: str, verifier: str, subject: str, sid: str,
-                                    client_id: str | None, request_url: str, redir_url: str, rp_initiated: bool,
-                                    requested_at: datetime, expires_at: datetime) -> None: ...
-
-    async def get_logout_request(self, challenge: str) -> Row | None:
-        """The request unless rejected (Hydra's GetLogoutRequest), with `was_used` and its times."""
-        ...
-
-    async def accept_logout_request(self, challenge: str, now: datetime) -> Row | None:
-        """Mark it accepted (and not rejected) unless expired: None = unknown, else `expired` and `verifier`."""
-        ...
-
-    async def reject_logout_request(self, challenge: str, now: datetime) -> Row | None:
-        """Mark it rejected (and not accepted) unless expired: None = unknown, else `expired`."""
-        ...
-
-    async def use_logout_verifier(self, verifier: str) -> Row | None:
-        """Mark the accepted, unrejected request of this verifier used and return it; None if there is none."""
-        ...
-
 
 class Repository(ClientStorage, TokenStorage, FlowStorage, SessionStorage, KeyStorage, JtiStorage,
                  RegistrationStorage, TrustStorage, DeviceStorage,

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from hydralite.engine.flow_admin import FlowAdmin
 from hydralite.engine.flow_bodies import Failure, consent_failure, login_failure
 from hydralite.engine.logout import Logout
-from hydralite.errors import APIError, InvalidRequest
+from hydralite.errors import APIError, InvalidRequest, RequestUnauthorized, ResourceNotFound
 from hydralite.web.common import api_json, read_json
 
 _UNDECODABLE = "Unable to decode the request body: "
@@ -109,18 +109,31 @@ def routes(admin: FlowAdmin) -> list[Route]:
 
     logout = Logout(admin.engine)
 
+    def logout_request(request: Request) -> dict[str, Any]:
+        """The open logout request; Hydra does not ask for the challenge first, an empty one fails to decrypt."""
+        challenge = _query_challenge(request, "logout")
+        data = logout.request(challenge)
+        if data is None:
+            if challenge and logout.challenges.open(challenge) is not None:  # genuine, but past its lifespan
+                raise RequestUnauthorized("The logout request has expired, please try the flow again.")
+            raise ResourceNotFound("Failed to decrypt the logout challenge.")
+        return data
+
     async def get_logout(request: Request) -> Response:
-        """Hydra does not ask for the challenge first: an empty one is an unknown one."""
-        data = await logout.request(_query_challenge(request, "logout"))
+        data = logout_request(request)
         client_id = data.pop("client_id")
         data["client"] = await admin._client(client_id) if client_id else None
         return api_json(data)
 
     async def accept_logout(request: Request) -> Response:
-        return api_json({"redirect_to": await logout.accept(_query_challenge(request, "logout"))})
+        logout_request(request)
+        redirect_to = logout.accept(_query_challenge(request, "logout"))
+        if redirect_to is None:  # expired between the two looks
+            raise RequestUnauthorized("The logout request has expired, please try the flow again.")
+        return api_json({"redirect_to": redirect_to})
 
     async def reject_logout(request: Request) -> Response:
-        await logout.reject(_query_challenge(request, "logout"))
+        logout_request(request)
         return Response(status_code=204)
 
     base = "/admin/oauth2/auth"
