@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from hydralite.crypto.tokens import DEVICE, b64
-from hydralite.engine import audience, client_auth, flows, pairwise, scopes
+from hydralite.engine import audience, client_auth, flows, scopes
 from hydralite.engine.authorize import AuthorizeRequest, ClientError, Response
 from hydralite.engine.core import Engine, now
 from hydralite.engine.forms import Form, reject_repeats, single
@@ -220,8 +220,8 @@ async def _after_consent(engine: Engine, client: Client, verifier: str, cookies:
     signature = (flow["request"] or {}).get("device_signature") or ""
     if not signature:
         raise InvalidRequest("The consent request does not belong to a device authorization.")
-    # the `sub` this client sees (pairwise, OIDC Core §8), fixed now as for the code flow
-    data = flows.session_data(req, flow, pairwise.subject_for(engine.config, client, flow["subject"]))
+    # the `sub` this client sees (pairwise, OIDC Core §8, or forced at login accept), fixed now as for the code flow
+    data = flows.session_data(req, flow, flows.seen_subject(engine, client, flow))
     if not await engine.repo.approve_device_code(signature, flow["id"], flow["subject"], list(flow["granted_scope"]),
                                                  list(flow["granted_audience"]), engine.seal(data)):
         raise ExpiredToken("The device code expired before the user confirmed it.")
