@@ -138,6 +138,14 @@ def check_dynamic(fields: Mapping[str, Any]) -> None:
     for key in LIFESPANS:
         if fields.get(key) is not None:
             raise invalid_client_metadata(f'"{key}" cannot be set for dynamic client registration')
+    # Differs from Hydra on purpose (SECURITY.md C7): a self-registered client without credentials asking for the
+    # grant that authenticates only with them is refused here, not only later at the token endpoint.
+    grants = fields.get("grant_types")
+    if fields.get("token_endpoint_auth_method") == "none" and isinstance(grants, list) \
+            and "client_credentials" in grants:
+        raise invalid_client_metadata(
+            "The grant type client_credentials requires client authentication and cannot be used with "
+            "token_endpoint_auth_method none.")
 
 
 def _type_error(field: str, value: Any, want: str) -> APIError:
