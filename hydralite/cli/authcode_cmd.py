@@ -70,13 +70,15 @@ class Flow:
         params = {"client_id": self.client_id, "response_type": "code", "redirect_uri": self.redirect,
                   "scope": " ".join(scopes), "state": state, "nonce": secrets.token_urlsafe(18),
                   "code_challenge": challenge, "code_challenge_method": "S256"}
-        for name in ("prompt", "response_mode"):
-            if getattr(args, name):
-                params[name] = str(getattr(args, name))
+        # --prompt and --audience are Hydra's string slices: repeated or comma-separated, sent space-separated.
+        for name in ("prompt", "audience"):
+            values = [v for flag in getattr(args, name) for v in flag.split(",") if v]
+            if values:
+                params[name] = " ".join(values)
+        if args.response_mode:
+            params["response_mode"] = args.response_mode
         if args.max_age >= 0:  # Hydra's -1 means "no max_age"; 0 asks for a fresh login
             params["max_age"] = str(args.max_age)
-        if args.audience:
-            params["audience"] = " ".join(args.audience)
         return Attempt(state, verifier, f"{args.auth_url or self.public + '/oauth2/auth'}?{urlencode(params)}")
 
     def current(self) -> Attempt:
@@ -270,7 +272,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--port", type=int, default=4446, help="port of the local callback server (4446)")
     p.add_argument("--scope", action="append", default=None, help="scopes (default offline openid)")
     p.add_argument("--audience", action="append", default=[])
-    p.add_argument("--prompt", default="")
+    p.add_argument("--prompt", action="append", default=[])
     p.add_argument("--max-age", type=int, default=-1, help="OpenID Connect max_age (-1, the default: none)")
     p.add_argument("--redirect", default="", help="redirect URI (default http://127.0.0.1:<port>/callback)")
     p.add_argument("--state", default="")

@@ -75,14 +75,16 @@ async def test_no_shutdown_prints_tokens_of_each_sign_in(server, admin, make_cli
 async def test_refused_sign_in_is_one_error_line_and_flags_reach_the_url(server, admin, make_client):
     port = free_port()
     redirect = f"http://127.0.0.1:{port}/cb"
-    client = await make_client(grant_types=["authorization_code"], scope="openid profile", audience=["aud-x"],
-                               redirect_uris=[redirect])
+    client = await make_client(grant_types=["authorization_code"], scope="openid profile",
+                               audience=["aud-x", "aud-y", "aud-z"], redirect_uris=[redirect])
+    # --audience and --prompt are string slices, as in Hydra: repeated or comma-separated.
     proc, url = await start(server, client, port, "--redirect", redirect, "--scope", "openid,profile",
-                            "--audience", "aud-x", "--prompt", "login", "--max-age", "60", "--state",
-                            "state-of-the-art-1234")
+                            "--audience", "aud-x,aud-y", "--audience", "aud-z", "--prompt", "login",
+                            "--prompt", "consent", "--max-age", "60", "--state", "state-of-the-art-1234")
     params = query(url)
     assert params["redirect_uri"] == redirect and params["scope"] == "openid profile"
-    assert params["audience"] == "aud-x" and params["prompt"] == "login" and params["max_age"] == "60"
+    assert params["audience"] == "aud-x aud-y aud-z" and params["prompt"] == "login consent"
+    assert params["max_age"] == "60"
     assert params["state"] == "state-of-the-art-1234" and params["code_challenge_method"] == "S256"
     browser = Browser(server.public_url, admin)
     try:
