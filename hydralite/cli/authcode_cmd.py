@@ -99,7 +99,7 @@ class Flow:
         attempt = self.current()
         try:
             if query.get("error"):
-                page = ui.error(400, query["error"], query.get("error_description", ""), query.get("error_hint", ""),
+                page = ui.error(500, query["error"], query.get("error_description", ""), query.get("error_hint", ""),
                                 query.get("error_debug", ""))
                 raise CallbackError(f"the authorization server answered {query['error']}: "
                                     f"{query.get('error_description', '')}", page)
@@ -114,7 +114,7 @@ class Flow:
             self.error = str(exc)
             if self.args.no_shutdown:
                 print(f"Error: {exc}", file=sys.stderr, flush=True)
-            return exc.page or ui.error(400, str(exc))
+            return exc.page or ui.error(500, str(exc))  # Hydra's CLI: every callback failure is a 500 page
 
     def exchange(self, code: str, attempt: Attempt) -> dict[str, Any]:
         import httpx

@@ -80,12 +80,10 @@ class LoginConsentUI:
             with httpx.Client(base_url=self.admin_url, timeout=30, verify=self.verify, headers=self.headers) as http:
                 response = http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise AdminError(502, f"could not reach the admin API at {self.admin_url} ({type(exc).__name__}): "
+            raise AdminError(500, f"could not reach the admin API at {self.admin_url} ({type(exc).__name__}): "
                                   "set --admin-endpoint") from exc
-        if response.status_code >= 300:
-            # 4xx from the admin API is the browser's bad challenge: a 400 page; anything else is upstream's fault.
-            status = 400 if 400 <= response.status_code < 500 else 502
-            raise AdminError(status, f"{method} {path} failed with {response.status_code}: {response.text[:500]}")
+        if response.status_code >= 300:  # Hydra's CLI answers any failed admin call with a 500 page
+            raise AdminError(500, f"{method} {path} failed with {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
 
     def login_get(self, query: dict[str, list[str]]) -> Page:

@@ -144,7 +144,7 @@ def _serve(args: argparse.Namespace) -> ThreadingHTTPServer:
                                    headers={"Content-Type": "application/json", **api_headers(args)}, timeout=30,
                                    verify=not args.skip_tls_verify)
             except httpx.HTTPError as exc:
-                return self._answer(502, f"Failed to accept user code request: {escape(str(exc))}\n")
+                return self._answer(500, f"Failed to accept user code request: {escape(str(exc))}\n")  # as Hydra
             redirect = answer.json().get("redirect_to") if answer.status_code == 200 else ""
             if not redirect:
                 return self._answer(500, f"Failed to accept user code request: {escape(describe(answer))}\n")

@@ -50,7 +50,7 @@ async def test_no_shutdown_prints_tokens_of_each_sign_in(server, admin, make_cli
             assert f'href="http://127.0.0.1:{port}/"' in done.text  # back to the welcome page for the next one
             # the used state is gone: replaying the callback is refused, and the command keeps serving
             replay = await browser.get(back.headers["location"])
-            assert replay.status_code == 400 and "state in the callback does not match" in replay.text
+            assert replay.status_code == 500 and "state in the callback does not match" in replay.text
         assert proc.returncode is None and urls[0] == url  # still serving; the first sign-in used the printed URL
         start_page = await browser.get(f"http://127.0.0.1:{port}/")
         assert start_page.status_code == 200 and "/oauth2/auth?" in start_page.text
@@ -91,7 +91,7 @@ async def test_refused_sign_in_is_one_error_line_and_flags_reach_the_url(server,
         back = await browser.login(await browser.start(url), reject=True)
         assert back.headers["location"].startswith(redirect + "?")
         page = await browser.get(back.headers["location"])
-        assert page.status_code == 400 and "access_denied" in page.text
+        assert page.status_code == 500 and "access_denied" in page.text
     finally:
         await browser.close()
     code, out, err = await finish(proc)
@@ -111,7 +111,7 @@ async def test_unreachable_token_endpoint_is_one_error_line(server, make_client)
         async with httpx.AsyncClient(timeout=30) as http:
             page = await http.get(f"http://127.0.0.1:{port}/callback",
                                   params={"code": "some-code", "state": query(url)["state"]})
-        assert page.status_code == 400 and "could not reach the token endpoint" in page.text
+        assert page.status_code == 500 and "could not reach the token endpoint" in page.text
         code, out, err = await finish(proc)
     finally:
         if proc.returncode is None:

