@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
 import orjson
@@ -65,7 +65,7 @@ def parse_dsn(dsn: str) -> PoolSettings:
         min_size = min(int(opts.get("max_idle_conns") or 2), max_size)
         lifetime = opts.get("max_conn_idle_time") or opts.get("max_conn_lifetime")
         return PoolSettings(
-            dsn=urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), "")),
+            dsn=_rebuild(scheme, parts.netloc, parts.path, kept),
             min_size=max(min_size, 1),
             max_size=max(max_size, 1),
             max_inactive_lifetime=parse_duration(lifetime) if lifetime else 300.0,
@@ -74,6 +74,18 @@ def parse_dsn(dsn: str) -> PoolSettings:
         )
     except ValueError as exc:
         raise ValueError(f"invalid DSN option ({', '.join(sorted(opts))}): {exc}") from None
+
+
+def _rebuild(scheme: str, netloc: str, path: str, query: list[tuple[str, str]]) -> str:
+    """The DSN for asyncpg. A `host` query parameter overrides the URI's host, as in libpq and pgx (Hydra's driver);
+    asyncpg would use the URI's host and ignore it, so the URI keeps only its user and the port moves to the query."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport and any(key == "host" for key, _ in query):
+        port = urlsplit(f"//{hostport}").port
+        netloc = userinfo + at
+        if port is not None and not any(key == "port" for key, _ in query):
+            query = [*query, ("port", str(port))]
+    return f"{scheme}://{netloc}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import pytest
@@ -140,4 +141,19 @@ async def test_the_sweep_forgets_idle_connections_the_database_closed(fresh_dsn)
         assert await pool.fetchval("SELECT 6") == 6
     finally:
         await admin.close()
+        await pool.close()
+
+
+async def test_a_dsn_naming_the_socket_directory_in_its_query_reaches_it(fresh_dsn):
+    """As libpq and pgx read it: `?host=` wins over the URI's host (here one that does not resolve)."""
+    parts = urlsplit(fresh_dsn)
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    if not socket_dir.startswith("/"):
+        pytest.skip("the test database is not reached through a Unix socket (HYDRALITE_TEST_DSN)")
+    user = parts.netloc.rpartition("@")[0]
+    dsn = f"postgres://{user}@db.invalid:{parts.port or 5432}{parts.path}?host={socket_dir}&max_conns=1"
+    pool = await create_pool(dsn)
+    try:
+        assert await pool.fetchval("SELECT current_database()") == parts.path.lstrip("/")
+    finally:
         await pool.close()

@@ -70,3 +70,16 @@ def test_an_explicit_pool_size_is_the_total_too():
 
     config = dataclasses.replace(load({"DSN": "memory"}, dev=True), pool_max_size=9)
     assert _share_pool(config, "postgres://h@db/hydra?max_conns=20", 2).pool_max_size == 4
+
+
+@pytest.mark.parametrize(("dsn", "netloc", "query"), [
+    # libpq and pgx: the `host` query parameter wins over the URI's host; the URI's port still applies.
+    ("postgres://u:p@db:5433/hydra?host=/run/pg", "u:p@", {"host": ["/run/pg"], "port": ["5433"]}),
+    ("postgres://u:p@db:5433/hydra?host=/run/pg&port=6000", "u:p@", {"host": ["/run/pg"], "port": ["6000"]}),
+    ("postgres://db/hydra?host=/run/pg", "", {"host": ["/run/pg"]}),
+    ("postgres://u@/hydra?host=/run/pg", "u@", {"host": ["/run/pg"]}),
+    ("postgres://u:p@[::1]:5433/hydra?sslmode=disable", "u:p@[::1]:5433", {"sslmode": ["disable"]}),
+])
+def test_a_host_query_parameter_overrides_the_uris_host(dsn, netloc, query):
+    parts = urlsplit(parse_dsn(dsn).dsn)
+    assert (parts.netloc, parts.path, parse_qs(parts.query)) == (netloc, "/hydra", query)
