@@ -10,14 +10,14 @@ from __future__ import annotations
 import hmac
 import secrets as _secrets
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from hydralite.crypto.cookies import murmur3_32
 from hydralite.crypto.tokens import CODE
 from hydralite.engine import pairwise, response_types
-from hydralite.engine.authorize import AuthorizeRequest, ClientError, Response, respond
+from hydralite.engine.authorize import AuthorizeRequest, ClientError, Response, error_response, respond
 from hydralite.engine.core import Engine, now
 from hydralite.engine.redirects import is_secure
 from hydralite.errors import (
@@ -62,8 +62,7 @@ async def start_login(engine: Engine, req: AuthorizeRequest, cookies: dict[str, 
         skip = False
     hint_subject = None
     if req.id_token_hint:
-        claims = await engine.keys.verify(req.id_token_hint, "hydra.openid.id-token", accept_expired=True) \
-            if engine.keys else None
+        claims = await _hint_claims(engine, req)
         if claims is None:
             raise ClientError(LoginRequired("The id_token_hint could not be verified."), req)
         hint_subject = claims.get("sub")
@@ -129,10 +128,16 @@ async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cook
     login = flow["login"] or {}
     out: list[tuple[str, str, int]] = []
     session_id = flow["login_session_id"]
-    if flow["login_skip"]:
-        authenticated_at = flow["authenticated_at"]
-    else:
-        authenticated_at = now().replace(microsecond=0)
+    subject = login.get("subject") or flow["subject"]
+    skip = flow["login_skip"]
+    authenticated_at = flow["authenticated_at"] if skip else now().replace(microsecond=0)
+    try:  # before the login session is confirmed, as in Hydra
+        await _validate_prompt(engine, req, flow, subject, authenticated_at)
+    except OAuthError as exc:
+        if exc.error != LoginRequired.error:
+            raise ClientError(exc, req) from exc
+        return await _revoke_session(engine, req, exc, cookies)
+    if not skip:
         remember_for = int(login.get("remember_for") or 0)
         lifetime = engine.config.ttl_authentication_session
         if remember_for > 0:
@@ -146,10 +151,6 @@ async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cook
             if old:
                 await engine.repo.delete_login_session(old)
                 out.append((session_cookie_name(engine), "", 0))
-    subject = login.get("subject") or flow["subject"]
-    if "none" in req.prompt and req.max_age is not None and \
-            (now() - authenticated_at).total_seconds() > req.max_age:
-        raise ClientError(LoginRequired("The login session is older than max_age."), req)
     consent_skip = False
     if "consent" not in req.prompt and _consent_may_skip(engine, req):
         remembered = await engine.repo.remembered_consent(subject, req.client.id)
@@ -167,6 +168,74 @@ async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cook
     out.append((csrf_cookie_name(engine, "consent", req.client.id), csrf, ttl))
     return Response(location=f"{engine.config.consent_url}?{urlencode({'consent_challenge': challenge})}",
                     status=302, cookies=out)
+
+
+async def _hint_claims(engine: Engine, req: AuthorizeRequest) -> dict[str, Any] | None:
+    """The id_token_hint's claims if one of our ID-token keys signed it (expired is fine, as in Hydra), else None."""
+    if not engine.keys:
+        return None
+    return await engine.keys.verify(req.id_token_hint, "hydra.openid.id-token", accept_expired=True)
+
+
+def _go_time(value: datetime) -> str:
+    """Go's time.Time String() of a UTC time, as fosite prints it into its prompt hints."""
+    value = value.astimezone(UTC)
+    fraction = f".{value.microsecond:06d}".rstrip("0") if value.microsecond else ""
+    return f"{value:%Y-%m-%d %H:%M:%S}{fraction} +0000 UTC"
+
+
+async def _validate_prompt(engine: Engine, req: AuthorizeRequest, flow: Any, subject: str,
+                           auth_time: datetime) -> None:
+    """fosite's OpenIDConnectRequestValidator.ValidatePrompt (handler/openid/validator.go) as Hydra's
+    verifyAuthentication runs it once the login verifier is back: the session's `sub` is the one this client
+    sees (seen_subject: pairwise, or the identifier forced at accept), so an id_token_hint naming someone other
+    than the user who just logged in is refused. (Unknown or combined prompt values were refused when the request
+    was validated; fosite's server_error checks on an empty subject or a future auth_time cannot fire, hydralite
+    sets both itself.) Unlike Hydra, the client's `sub` is only worked out here when a hint needs it, so a
+    pairwise client that cannot get one still fails at the consent verifier (tests/e2e/test_pairwise.py)."""
+    if req.client.is_public and "none" in req.prompt and not is_secure(req.redirect_uri, engine.config.dev):
+        raise ConsentRequired('OAuth 2.0 Client is marked public and redirect uri is not considered secure '
+                              '(https missing), but "prompt=none" was requested.')
+    requested_at = flow["requested_at"].replace(microsecond=0)  # Hydra keeps RequestedAt to the second
+    if req.max_age and auth_time + timedelta(seconds=req.max_age) < requested_at:
+        raise LoginRequired(debug="Failed to validate OpenID Connect request because authentication time does not "
+                                  "satisfy max_age time.")
+    if "none" in req.prompt and auth_time > requested_at:
+        raise LoginRequired(f"Failed to validate OpenID Connect request because prompt was set to 'none' but "
+                            f"auth_time ('{_go_time(auth_time)}') happened after the authorization request "
+                            f"('{_go_time(requested_at)}') was registered, indicating that the user was logged in "
+                            "during this request which is not allowed.")
+    if "login" in req.prompt and auth_time < requested_at:
+        raise LoginRequired(f"Failed to validate OpenID Connect request because prompt was set to 'login' but "
+                            f"auth_time ('{_go_time(auth_time)}') happened before the authorization request "
+                            f"('{_go_time(requested_at)}') was registered, indicating that the user was not "
+                            "re-authenticated which is forbidden.")
+    if not req.id_token_hint:
+        return
+    claims = await _hint_claims(engine, req)
+    if claims is None:
+        raise InvalidRequest("Failed to validate OpenID Connect request as decoding id token from id_token_hint "
+                             "parameter failed.")
+    hint_subject = claims.get("sub")
+    if not isinstance(hint_subject, str) or not hint_subject:
+        raise InvalidRequest("Failed to validate OpenID Connect request because provided id token from "
+                             "id_token_hint does not have a subject.")
+    if hint_subject != seen_subject(engine, req.client, flow, subject):
+        raise LoginRequired("Failed to validate OpenID Connect request because the subject from provided id token "
+                            "from id_token_hint does not match the current session's subject.")
+
+
+async def _revoke_session(engine: Engine, req: AuthorizeRequest, exc: OAuthError, cookies: dict[str, str]
+                          ) -> Response:
+    """Hydra on a login_required from ValidatePrompt: "something went wrong with checking the subject id - let's
+    destroy the session to be safe" (revokeAuthenticationSession: the session cookie is cleared and the login
+    session it names deleted; the login just accepted is never confirmed), then the error goes to the client."""
+    old = engine.cookies.unsign(cookies.get(session_cookie_name(engine)))
+    if old:
+        await engine.repo.delete_login_session(old)
+    response = error_response(engine, ClientError(exc, req))
+    response.cookies.append((session_cookie_name(engine), "", 0))
+    return response
 
 
 def _consent_may_skip(engine: Engine, req: AuthorizeRequest) -> bool:
@@ -201,11 +270,12 @@ async def after_consent(engine: Engine, req: AuthorizeRequest, verifier: str, co
     return await issue_code(engine, req, flow, seen)
 
 
-def seen_subject(engine: Engine, client: Client, flow: Any) -> str:
+def seen_subject(engine: Engine, client: Client, flow: Any, subject: str = "") -> str:
     """The `sub` this client sees for the flow: Hydra's ObfuscateSubjectIdentifier(client, flow.Subject,
-    flow.ForceSubjectIdentifier), the identifier forced at login accept winning for a pairwise client."""
+    flow.ForceSubjectIdentifier), the identifier forced at login accept winning for a pairwise client.
+    `subject` stands in for flow.Subject before the consent step has stored it (the login verifier)."""
     forced = (flow["login"] or {}).get("force_subject_identifier") or ""
-    return pairwise.subject_for(engine.config, client, flow["subject"], forced)
+    return pairwise.subject_for(engine.config, client, subject or flow["subject"], forced)
 
 
 async def issue_code(engine: Engine, req: AuthorizeRequest, flow: Any, seen: str = "") -> Response:
