@@ -54,8 +54,8 @@ class FlowAdmin:
     def _oidc_context(self, flow: Any) -> dict[str, Any]:
         req = flow["request"]
         out: dict[str, Any] = {"acr_values": req.get("acr_values") or [], "display": req.get("display") or "",
-                               "id_token_hint_claims": {}, "login_hint": req.get("login_hint") or "",
-                               "ui_locales": req.get("ui_locales") or []}
+                               "id_token_hint_claims": req.get("id_token_hint_claims") or {},
+                               "login_hint": req.get("login_hint") or "", "ui_locales": req.get("ui_locales") or []}
         return out
 
     async def _client(self, client_id: str) -> dict[str, Any]:

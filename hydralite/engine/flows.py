@@ -55,31 +55,51 @@ async def current_session(engine: Engine, cookies: dict[str, str]) -> Any:
 
 
 async def start_login(engine: Engine, req: AuthorizeRequest, cookies: dict[str, str], request_url: str) -> Response:
+    """Hydra's requestAuthentication and forwardAuthenticationRequest: skip the login UI for a remembered session
+    that max_age and the id_token_hint allow; the hint's claims go to the login request's oidc_context."""
     session = await current_session(engine, cookies)
     issued = now()
     skip = session is not None and not ({"login", "select_account"} & req.prompt)
     if skip and req.max_age is not None and (issued - session["authenticated_at"]).total_seconds() > req.max_age:
+        if "none" in req.prompt:
+            raise ClientError(LoginRequired("Request failed because prompt is set to 'none' and authentication time "
+                                            "reached 'max_age'."), req)
         skip = False
-    hint_subject = None
-    if req.id_token_hint:
-        claims = await _hint_claims(engine, req)
-        if claims is None:
-            raise ClientError(LoginRequired("The id_token_hint could not be verified."), req)
-        hint_subject = claims.get("sub")
-        if skip and hint_subject not in (session["subject"],
-                                         pairwise.subject_or_none(engine.config, req.client, session["subject"])):
-            raise ClientError(LoginRequired("The subject from the id_token_hint does not match the session."), req)
+    claims = await _hint_or_error(engine, req) if skip and req.id_token_hint else None
+    if claims is not None and claims["sub"] not in (
+            session["subject"], pairwise.subject_or_none(engine.config, req.client, session["subject"])):
+        raise ClientError(LoginRequired("Request failed because subject claim from id_token_hint does not match "
+                                        "subject from authentication session."), req)
     if "none" in req.prompt and not skip:
         raise ClientError(LoginRequired("Prompt 'none' was requested, but no existing login session was found."), req)
+    if req.id_token_hint and claims is None:
+        claims = await _hint_or_error(engine, req)
     flow_id = uuid.uuid4().hex
     csrf = _secrets.token_hex(16)
     session_id = session["id"] if skip else str(uuid.uuid4())
+    request = req.to_dict()
+    if claims:
+        request["id_token_hint_claims"] = claims
     await engine.repo.insert_flow(
-        flow_id, req.client.id, req.to_dict(), request_url, req.scope, req.audience, skip,
+        flow_id, req.client.id, request, request_url, req.scope, req.audience, skip,
         session["subject"] if skip else "", session_id, csrf, session["authenticated_at"] if skip else None, issued)
     ttl = int(engine.config.ttl_login_consent_request)
     return Response(location=f"{engine.config.login_url}?{urlencode({'login_challenge': flow_id})}", status=302,
                     cookies=[(csrf_cookie_name(engine, "login", req.client.id), csrf, ttl)])
+
+
+async def _hint_or_error(engine: Engine, req: AuthorizeRequest) -> dict[str, Any]:
+    """The id_token_hint's claims, with a subject; invalid_request otherwise (Hydra's getSubjectFromIDTokenHint)."""
+    try:
+        claims = await _hint_claims(engine, req)
+        if claims is None:
+            raise InvalidRequest("The id_token_hint could not be verified.")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise InvalidRequest("Failed to validate OpenID Connect request because provided id token from "
+                                 "id_token_hint does not have a subject.")
+    except OAuthError as exc:
+        raise ClientError(exc, req) from exc
+    return claims
 
 
 def _check_csrf(engine: Engine, cookies: dict[str, str], kind: str, client_id: str, expected: str) -> None:

@@ -122,3 +122,66 @@ async def test_a_forced_identifier_is_what_the_hint_is_compared_with(
     assert "consent_challenge" in answer.headers["location"], answer.headers["location"]
     # Hydra compares with this login's view of the user: alice without the forced identifier is another `sub`.
     await _refused(await _login_with_hint(browser, client, tokens["id_token"], alice))
+
+
+# --- Before the login UI (Hydra's requestAuthentication / forwardAuthenticationRequest) ---------------------------
+
+async def _start_error(browser: Browser, client: dict, **params: Any) -> dict[str, str]:
+    answer = await browser.start(browser.auth_url(client, ONE, "openid", nonce=uuid.uuid4().hex, **params))
+    assert answer.status_code in (302, 303) and answer.headers["location"].startswith(ONE + "?"), answer.headers
+    return query(answer.headers["location"])
+
+
+async def test_at_start_a_remembered_session_for_someone_else_is_login_required(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
+    client = await _client(make_client, [ONE])
+    other = Browser(browser.public_url, browser.admin)
+    try:
+        hint = (await _sign_in(other, public, client, ONE, _user()))["id_token"]
+        await _sign_in(browser, public, client, ONE, _user())  # this browser remembers someone else
+    finally:
+        await other.close()
+    params = await _start_error(browser, client, id_token_hint=hint, prompt="none")
+    assert (params["error"], params["error_description"]) == (
+        "login_required", "The Authorization Server requires End-User authentication. Request failed because "
+        "subject claim from id_token_hint does not match subject from authentication session.")
+
+
+async def test_at_start_the_hints_claims_reach_the_login_request(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
+    alice = _user()
+    client = await _client(make_client, [ONE])
+    tokens = await _sign_in(browser, public, client, ONE, alice)
+    fresh = Browser(browser.public_url, browser.admin)  # no session: the login UI is shown, with the hint's claims
+    try:
+        first = await fresh.start(fresh.auth_url(client, ONE, "openid", nonce=uuid.uuid4().hex,
+                                                 id_token_hint=tokens["id_token"]))
+        challenge = query(first.headers["location"])["login_challenge"]
+        request = (await browser.admin.get("/admin/oauth2/auth/requests/login",
+                                           params={"login_challenge": challenge})).json()
+        claims = request["oidc_context"]["id_token_hint_claims"]
+        assert claims["sub"] == alice and claims["aud"] == [client["client_id"]] and claims["nonce"]
+    finally:
+        await fresh.close()
+
+
+async def test_at_start_an_unverifiable_hint_is_invalid_request(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
+    client = await _client(make_client, [ONE])
+    hint = (await _sign_in(browser, public, client, ONE, _user()))["id_token"]
+    fresh = Browser(browser.public_url, browser.admin)
+    try:
+        params = await _start_error(fresh, client, id_token_hint=hint[:-4] + "AAAA")
+        assert params["error"] == "invalid_request", params
+    finally:
+        await fresh.close()
+
+
+async def test_at_start_prompt_none_past_max_age_is_login_required(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
+    client = await _client(make_client, [ONE])
+    await _sign_in(browser, public, client, ONE, _user())
+    params = await _start_error(browser, client, prompt="none", max_age="0")
+    assert (params["error"], params["error_description"]) == (
+        "login_required", "The Authorization Server requires End-User authentication. Request failed because prompt "
+        "is set to 'none' and authentication time reached 'max_age'.")
