@@ -95,12 +95,15 @@ def subject_or_none(config: Config, client: Client, subject: str) -> str | None:
 
 
 async def check_client(engine: Engine, doc: dict[str, Any]) -> None:
-    """The checks of Hydra's client validator that call out: the address policy for the back-channel logout
-    and sector URIs, and the sector_identifier_uri document (RFC: OIDC Registration §5)."""
+    """The checks of Hydra's client validator that call out: the address policy for the URIs hydralite may call
+    (jwks_uri, backchannel_logout_uri, sector_identifier_uri, each request_uris entry, named as Hydra names them),
+    and the sector_identifier_uri document (RFC: OIDC Registration §5)."""
     outbound = engine.outbound
     if outbound.strict:
-        for field in ("backchannel_logout_uri", "sector_identifier_uri"):
-            uri = doc.get(field) or ""
+        named = [(field, doc.get(field) or "") for field in ("jwks_uri", "backchannel_logout_uri",
+                                                             "sector_identifier_uri")]
+        named += [(f"request_uris.{i}", uri) for i, uri in enumerate(doc.get("request_uris") or [])]
+        for field, uri in named:
             if uri:
                 try:
                     await outbound.check(uri)
