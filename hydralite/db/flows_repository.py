@@ -49,6 +49,10 @@ class PgFlowStore(PgStore):
     async def remembered_consent(self, subject: str, client_id: str) -> asyncpg.Record | None:
         return await self.fetchrow("remembered_consent", subject, client_id, retry=True)
 
+    async def forced_subject_known(self, subject: str, client_id: str, forced: str) -> bool:
+        row = await self.fetchrow("forced_subject_known", subject, client_id, forced, retry=True)
+        return bool(row and row[0])
+
     async def list_consent_sessions(self, subject: str, session_id: str | None, limit: int, offset: int
                                     ) -> list[asyncpg.Record]:
         return await self.fetch("list_consent_sessions", subject, session_id, limit, offset, retry=True)

@@ -66,8 +66,7 @@ async def start_login(engine: Engine, req: AuthorizeRequest, cookies: dict[str, 
                                             "reached 'max_age'."), req)
         skip = False
     claims = await _hint_or_error(engine, req) if skip and req.id_token_hint else None
-    if claims is not None and claims["sub"] not in (
-            session["subject"], pairwise.subject_or_none(engine.config, req.client, session["subject"])):
+    if claims is not None and not await _hint_matches(engine, req, claims["sub"], session["subject"]):
         raise ClientError(LoginRequired("Request failed because subject claim from id_token_hint does not match "
                                         "subject from authentication session."), req)
     if "none" in req.prompt and not skip:
@@ -86,6 +85,16 @@ async def start_login(engine: Engine, req: AuthorizeRequest, cookies: dict[str, 
     ttl = int(engine.config.ttl_login_consent_request)
     return Response(location=f"{engine.config.login_url}?{urlencode({'login_challenge': flow_id})}", status=302,
                     cookies=[(csrf_cookie_name(engine, "login", req.client.id), csrf, ttl)])
+
+
+async def _hint_matches(engine: Engine, req: AuthorizeRequest, hint: str, subject: str) -> bool:
+    """Hydra's matchesValueFromSession: the hint names the session's user as they are, as this client sees them
+    (pairwise), or as a sign-in of theirs at this client forced them (force_subject_identifier; Hydra's forced
+    obfuscated login session, which it looks up by client alone, hydralite by client and user)."""
+    if hint in (subject, pairwise.subject_or_none(engine.config, req.client, subject)):
+        return True
+    return req.client.metadata.get("subject_type") == pairwise.PAIRWISE and \
+        await engine.repo.forced_subject_known(subject, req.client.id, hint)
 
 
 async def _hint_or_error(engine: Engine, req: AuthorizeRequest) -> dict[str, Any]:

@@ -110,6 +110,10 @@ class SessionStorage(Protocol):
 
     async def remembered_consent(self, subject: str, client_id: str) -> Row | None: ...
 
+    async def forced_subject_known(self, subject: str, client_id: str, forced: str) -> bool:
+        """Whether a completed sign-in of (subject, client) was accepted with this force_subject_identifier."""
+        ...
+
     async def list_consent_sessions(self, subject: str, session_id: str | None, limit: int, offset: int
                                     ) -> Sequence[Row]: ...
 

@@ -46,6 +46,12 @@ WHERE subject = $1 AND client_id = $2 AND status = 'consent_used' AND consent_re
   AND (consent_remember_for = 0 OR consent_handled_at + make_interval(secs => consent_remember_for) > now())
 ORDER BY consent_handled_at DESC LIMIT 1;
 
+-- name: forced_subject_known
+-- Hydra's forced obfuscated login session: did a completed sign-in of (subject, client) force this identifier?
+SELECT EXISTS (SELECT 1 FROM hydralite_flow
+               WHERE subject = $1 AND client_id = $2 AND status = 'consent_used'
+                 AND login->>'force_subject_identifier' = $3);
+
 -- name: list_consent_sessions
 SELECT f.*, c.metadata AS client_metadata, c.created_at AS client_created_at, c.updated_at AS client_updated_at
 FROM hydralite_flow f JOIN hydralite_client c ON c.id = f.client_id

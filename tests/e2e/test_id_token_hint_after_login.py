@@ -185,3 +185,24 @@ async def test_at_start_prompt_none_past_max_age_is_login_required(
     assert (params["error"], params["error_description"]) == (
         "login_required", "The Authorization Server requires End-User authentication. Request failed because prompt "
         "is set to 'none' and authentication time reached 'max_age'.")
+
+
+async def test_at_start_a_hint_with_the_forced_identifier_matches_the_session(
+        browser: Browser, public: httpx.AsyncClient, make_client: MakeClient) -> None:
+    """Hydra's forced obfuscated login session: the ID token of a sign-in accepted with force_subject_identifier
+    carries that `sub`, and as a hint it still names the remembered user."""
+    alice, forced = _user(), f"forced-{uuid.uuid4().hex}"
+    client = await _client(make_client, [ONE], subject_type="pairwise")
+    fresh = Browser(browser.public_url, browser.admin)
+    try:
+        tokens = await _sign_in_forced(fresh, public, client, ONE, alice, forced)  # remembered: alice's session
+        assert tokens["claims"]["sub"] == forced
+        again = await fresh.start(fresh.auth_url(client, ONE, "openid", nonce=uuid.uuid4().hex,
+                                                 id_token_hint=tokens["id_token"]))
+        challenge = query(again.headers["location"]).get("login_challenge")
+        assert challenge, again.headers["location"]
+        request = (await browser.admin.get("/admin/oauth2/auth/requests/login",
+                                           params={"login_challenge": challenge})).json()
+        assert request["skip"] is True and request["subject"] == alice
+    finally:
+        await fresh.close()
