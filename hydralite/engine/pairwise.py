@@ -11,6 +11,7 @@ stays the real subject).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -94,23 +95,41 @@ def subject_or_none(config: Config, client: Client, subject: str) -> str | None:
         return None
 
 
+#: All address look-ups of one client body together take at most this long (Hydra's ipx allows 2 s per look-up).
+ADDRESS_CHECK_TIMEOUT = 5.0
+
+
 async def check_client(engine: Engine, doc: dict[str, Any]) -> None:
     """The checks of Hydra's client validator that call out: the address policy for the URIs hydralite may call
     (jwks_uri, backchannel_logout_uri, sector_identifier_uri, each request_uris entry, named as Hydra names them),
     and the sector_identifier_uri document (RFC: OIDC Registration §5)."""
-    outbound = engine.outbound
-    if outbound.strict:
+    if engine.outbound.strict:
         named = [(field, doc.get(field) or "") for field in ("jwks_uri", "backchannel_logout_uri",
                                                              "sector_identifier_uri")]
         named += [(f"request_uris.{i}", uri) for i, uri in enumerate(doc.get("request_uris") or [])]
-        for field, uri in named:
-            if uri:
-                try:
-                    await outbound.check(uri)
-                except OutboundError as exc:
-                    raise invalid_client_metadata(f"Client IP address is not allowed: {field}: {exc}") from exc
+        await _check_addresses(engine, named)
     if doc.get("sector_identifier_uri"):
         await check_sector(engine, doc["sector_identifier_uri"], doc.get("redirect_uris") or [])
+
+
+async def _check_addresses(engine: Engine, named: list[tuple[str, str]]) -> None:
+    """Each distinct URI looked up once, all at the same time and within ADDRESS_CHECK_TIMEOUT (a body with many
+    request_uris on a slow name server must not hold the look-up threads); the first refused field in order."""
+    first: dict[str, str] = {}
+    for field, uri in named:
+        if uri:
+            first.setdefault(uri, field)
+    try:
+        async with asyncio.timeout(ADDRESS_CHECK_TIMEOUT):
+            outcomes = await asyncio.gather(*(engine.outbound.check(uri) for uri in first), return_exceptions=True)
+    except TimeoutError:
+        raise invalid_client_metadata("Client IP address is not allowed: the addresses of the client's URIs could "
+                                      "not be resolved in time.") from None
+    for field, outcome in zip(first.values(), outcomes, strict=True):
+        if isinstance(outcome, OutboundError):
+            raise invalid_client_metadata(f"Client IP address is not allowed: {field}: {outcome}") from outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 async def check_sector(engine: Engine, location: str, redirect_uris: list[str]) -> None:

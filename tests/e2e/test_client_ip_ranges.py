@@ -35,6 +35,9 @@ BASE = {"redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method
     ({"backchannel_logout_uri": "http://169.254.169.254/logout"}, "backchannel_logout_uri"),
     ({"request_uris": [PUBLIC, "http://10.1.2.3/request"]}, "request_uris.1"),
     ({"jwks_uri": "http://[::1]/jwks", "request_uris": [PUBLIC]}, "jwks_uri"),
+    # many URIs are looked up together; the first refused one in Hydra's order is named
+    ({"request_uris": [*[PUBLIC] * 150, *[f"http://93.184.216.{i}/r" for i in range(100)], "http://10.0.0.1/a",
+                       "http://[fd00::1]/b"]}, "request_uris.250"),
 ])
 async def test_a_private_address_is_refused_naming_the_field(admin: httpx.AsyncClient, fields: dict,
                                                             named: str) -> None:
