@@ -42,6 +42,7 @@ _REJECTED = (
     asyncpg.exceptions.StringDataRightTruncationError,
     asyncpg.exceptions.UntranslatableCharacterError,
     asyncpg.exceptions.InvalidTextRepresentationError,
+    asyncpg.DataError,  # a value asyncpg could not encode (an InterfaceError, but not an outage)
 )
 
 
@@ -83,7 +84,7 @@ class PgStore:
                         result = await work(conn)
                     reusable = True
                     return result
-                except asyncpg.PostgresError:
+                except (asyncpg.PostgresError, asyncpg.DataError):
                     reusable = True  # the statement failed, not the connection (the pool checks it)
                     raise
                 finally:

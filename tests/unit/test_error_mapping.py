@@ -17,7 +17,8 @@ UNAVAILABLE = [
     TimeoutError(), E.QueryCanceledError("57014"), E.ConnectionFailureError("08006"),
 ]
 REJECTED = [E.CharacterNotInRepertoireError("22021"), E.ProgramLimitExceededError("54000"),
-            E.StringDataRightTruncationError("22001")]
+            E.StringDataRightTruncationError("22001"),
+            asyncpg.DataError("invalid input for query argument $1")]  # a value asyncpg cannot encode
 
 
 @pytest.mark.parametrize("exc", UNAVAILABLE, ids=lambda e: type(e).__name__)
