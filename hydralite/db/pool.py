@@ -80,7 +80,7 @@ def _rebuild(scheme: str, netloc: str, path: str, query: list[tuple[str, str]]) 
     """The DSN for asyncpg. A `host` query parameter overrides the URI's host, as in libpq and pgx (Hydra's driver);
     asyncpg would use the URI's host and ignore it, so the URI keeps only its user and the port moves to the query."""
     userinfo, at, hostport = netloc.rpartition("@")
-    if hostport and any(key == "host" for key, _ in query):
+    if hostport and "," not in hostport and any(key == "host" for key, _ in query):  # several hosts: as written
         port = urlsplit(f"//{hostport}").port
         netloc = userinfo + at
         if port is not None and not any(key == "port" for key, _ in query):

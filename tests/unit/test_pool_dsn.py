@@ -79,6 +79,7 @@ def test_an_explicit_pool_size_is_the_total_too():
     ("postgres://db/hydra?host=/run/pg", "", {"host": ["/run/pg"]}),
     ("postgres://u@/hydra?host=/run/pg", "u@", {"host": ["/run/pg"]}),
     ("postgres://u:p@[::1]:5433/hydra?sslmode=disable", "u:p@[::1]:5433", {"sslmode": ["disable"]}),
+    ("postgres://u:p@h1:5432,h2:5433/hydra?host=/run/pg", "u:p@h1:5432,h2:5433", {"host": ["/run/pg"]}),
 ])
 def test_a_host_query_parameter_overrides_the_uris_host(dsn, netloc, query):
     parts = urlsplit(parse_dsn(dsn).dsn)
