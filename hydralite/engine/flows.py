@@ -100,7 +100,9 @@ async def _hint_matches(engine: Engine, req: AuthorizeRequest, hint: str, subjec
 async def _hint_or_error(engine: Engine, req: AuthorizeRequest) -> dict[str, Any]:
     """The id_token_hint's claims, with a subject; invalid_request otherwise (Hydra's getSubjectFromIDTokenHint)."""
     try:
-        claims = await _hint_claims(engine, req)
+        # Verified with our ID-token keys; an expired hint is fine, as in Hydra.
+        claims = await engine.keys.verify(req.id_token_hint, "hydra.openid.id-token", accept_expired=True) \
+            if engine.keys else None
         if claims is None:
             raise InvalidRequest("The id_token_hint could not be verified.")
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
@@ -199,13 +201,6 @@ async def after_login(engine: Engine, req: AuthorizeRequest, verifier: str, cook
                     status=302, cookies=out)
 
 
-async def _hint_claims(engine: Engine, req: AuthorizeRequest) -> dict[str, Any] | None:
-    """The id_token_hint's claims if one of our ID-token keys signed it (expired is fine, as in Hydra), else None."""
-    if not engine.keys:
-        return None
-    return await engine.keys.verify(req.id_token_hint, "hydra.openid.id-token", accept_expired=True)
-
-
 def _go_time(value: datetime) -> str:
     """Go's time.Time String() of a UTC time, as fosite prints it into its prompt hints."""
     value = value.astimezone(UTC)
@@ -241,15 +236,9 @@ async def _validate_prompt(engine: Engine, req: AuthorizeRequest, flow: Any, sub
                             "re-authenticated which is forbidden.")
     if not req.id_token_hint:
         return
-    claims = await _hint_claims(engine, req)
-    if claims is None:
-        raise InvalidRequest("Failed to validate OpenID Connect request as decoding id token from id_token_hint "
-                             "parameter failed.")
-    hint_subject = claims.get("sub")
-    if not isinstance(hint_subject, str) or not hint_subject:
-        raise InvalidRequest("Failed to validate OpenID Connect request because provided id token from "
-                             "id_token_hint does not have a subject.")
-    if hint_subject != seen_subject(engine, req.client, flow, subject):
+    # start_login verified the hint and kept its claims with the flow (a flow stored without them: verify again).
+    claims = flow["request"].get("id_token_hint_claims") or await _hint_or_error(engine, req)
+    if claims["sub"] != seen_subject(engine, req.client, flow, subject):
         raise LoginRequired("Failed to validate OpenID Connect request because the subject from provided id token "
                             "from id_token_hint does not match the current session's subject.")
 

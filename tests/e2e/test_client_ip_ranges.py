@@ -16,15 +16,10 @@ PUBLIC = "http://93.184.216.34/doc"  # a global address: allowed without resolvi
 
 @pytest.fixture(scope="module")
 async def server(postgres, template_db) -> AsyncIterator[Server]:
+    """This module's server (conftest's `admin` talks to it)."""
     dsn = await postgres.create_database(template_db)
     with run_server(dsn, CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES="true") as srv:
         yield srv
-
-
-@pytest.fixture
-async def admin(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.admin_url, timeout=30) as client:
-        yield client
 
 
 BASE = {"redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none"}
